@@ -1,0 +1,32 @@
+"""The `telephony` command line: the only module family that prints.
+
+Each command lives in `provisioner/commands/<name>.py` and is registered here.
+"""
+
+from __future__ import annotations
+
+import click
+
+from provisioner import __version__
+from provisioner.commands import emulator as emulator_cmd
+from provisioner.commands import reconcile as reconcile_cmd
+from provisioner.commands import validate as validate_cmd
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="telephony")
+def cli() -> None:
+    """Infrastructure as code for ElevenLabs voice agents on phone systems.
+
+    Validate telephony.yaml, plan the changes against the live workspace, apply them, and
+    detect drift. Add --sandbox to any command to run it against the built-in emulator.
+    """
+
+
+validate_cmd.register(cli)
+reconcile_cmd.register(cli)
+emulator_cmd.register(cli)
+
+
+def main() -> None:
+    cli(prog_name="telephony")

@@ -1,0 +1,18 @@
+"""Exit codes: part of the command-line interface, documented in the README's table.
+
+Terraform-compatible at the core (0 ok, 1 error, 2 changes) and extended for what CI needs to
+tell apart: a plan blocked by a safety rule, a partial apply, a stale plan file, and a value the
+API silently dropped.
+"""
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    ERROR = 1  # invalid manifest, bad input, or an error before any change was made
+    CHANGES = 2  # plan --detailed-exitcode: changes pending; drift: the workspace drifted
+    BLOCKED = 3  # changes blocked by a safety rule (deletes over max_deletes, a replace)
+    PARTIAL = 4  # apply: some steps applied, some failed or were skipped
+    STALE_PLAN = 5  # apply PLANFILE: manifest, workspace or live state changed since the plan
+    READBACK_MISMATCH = 6  # apply: the API did not keep a value it was sent

@@ -1,0 +1,206 @@
+"""The manifest, version 1: the one data model that flows from `telephony.yaml` to apply.
+
+These pydantic models are the single source of truth for the manifest format. The JSON Schema in
+`schemas/telephony.schema.json` is generated from them, the loader validates into them, and the
+reconciler maps live API JSON into the same models (see `provisioner.mapping`), so diffs always
+compare like with like.
+
+Secret-bearing fields (Twilio credentials, SIP passwords, webhook headers) hold the *reference*
+as written in the file (`${VAR}`), never the resolved value: values are resolved only at the
+moment they are sent (`provisioner.secrets`), so a model can be printed, logged or diffed safely.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Region = Literal["default", "us", "eu", "in", "sg"]
+Transport = Literal["auto", "udp", "tcp", "tls"]
+MediaEncryption = Literal["disabled", "allowed", "required"]
+Codec = Literal["G722/8000", "PCMU/8000", "PCMA/8000"]
+TransferType = Literal["conference", "sip_refer", "blind"]
+DynamicValue = str | int | float | bool
+
+# Which conversation fields a pre-call webhook may override, by the short name the manifest uses,
+# mapped to the path under platform_settings.overrides.conversation_config_override.
+OVERRIDE_PATHS: dict[str, tuple[str, ...]] = {
+    "first_message": ("agent", "first_message"),
+    "language": ("agent", "language"),
+    "max_conversation_duration_message": ("agent", "max_conversation_duration_message"),
+    "prompt": ("agent", "prompt", "prompt"),
+    "llm": ("agent", "prompt", "llm"),
+    "tool_ids": ("agent", "prompt", "tool_ids"),
+    "knowledge_base": ("agent", "prompt", "knowledge_base"),
+    "voice": ("tts", "voice_id"),
+    "tts_model": ("tts", "model_id"),
+    "stability": ("tts", "stability"),
+    "speed": ("tts", "speed"),
+    "similarity_boost": ("tts", "similarity_boost"),
+    "text_only": ("conversation", "text_only"),
+    "max_duration_seconds": ("conversation", "max_duration_seconds"),
+}
+OverrideName = Literal[
+    "first_message",
+    "language",
+    "max_conversation_duration_message",
+    "prompt",
+    "llm",
+    "tool_ids",
+    "knowledge_base",
+    "voice",
+    "tts_model",
+    "stability",
+    "speed",
+    "similarity_boost",
+    "text_only",
+    "max_duration_seconds",
+]
+
+
+class Model(BaseModel):
+    """Base for every manifest model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Workspace(Model):
+    region: Region = Field("default", description="API region: picks the base URL when --api-url is not set.")
+    prune: bool = Field(False, description="Plan deletion of live numbers this manifest does not declare.")
+    max_deletes: int = Field(
+        0, ge=0, description="Apply refuses to delete more numbers than this unless --allow-deletes."
+    )
+
+
+class Webhook(Model):
+    """A conversation-initiation (pre-call) webhook. Header values containing ${VAR} are secrets."""
+
+    url: str = Field(description="https URL ElevenLabs POSTs to before the call connects.")
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Request headers. Values with ${VAR} are stored as workspace secrets, never in plain text.",
+    )
+
+
+class Credentials(Model):
+    username: str
+    password: str | None = Field(
+        None, description="A ${VAR} reference; write-only: the API never returns it."
+    )
+
+
+class OutboundTrunk(Model):
+    address: str = Field(description="Host or IP, optionally :port, without a sip: prefix.")
+    transport: Transport = "auto"
+    media_encryption: MediaEncryption = "allowed"
+    headers: dict[str, str] = Field(default_factory=dict, description="Static SIP headers on the INVITE.")
+    attributes_to_headers: dict[str, str] = Field(
+        default_factory=dict, description="Dynamic variable name -> SIP header name."
+    )
+    codecs: list[Codec] = Field(default_factory=list, description="Offered codecs; empty offers all.")
+    credentials: Credentials | None = Field(None, description="Digest auth; absent means IP allow-listing.")
+
+
+class InboundTrunk(Model):
+    allowed_addresses: list[str] = Field(default_factory=list, description="IPs or CIDR blocks (the ACL).")
+    allowed_numbers: list[str] | None = Field(None, description="Caller numbers allowed to use the trunk.")
+    media_encryption: MediaEncryption = "allowed"
+    credentials: Credentials | None = None
+    remote_domains: list[str] | None = Field(None, description="Domains that validate remote TLS certificates.")
+    attributes_to_headers: dict[str, str] = Field(
+        default_factory=dict, description="Dynamic variable name -> SIP header name."
+    )
+
+
+class SipTrunk(Model):
+    """A SIP trunk, declared once and referenced by many numbers. Managed whole."""
+
+    static_ip: bool = Field(False, description="Use the static-IP stack (livekit_stack: static) for ACLs.")
+    store_sip_messages: bool = True
+    outbound: OutboundTrunk | None = None
+    inbound: InboundTrunk | None = None
+
+
+class Uui(Model):
+    data: str = Field(max_length=8192)
+    protocol_discriminator: str | None = Field(None, pattern=r"^[0-9A-Fa-f]{2}$")
+    mode: Literal["prefix", "pd_parameter"] = "prefix"
+
+
+class TransferRule(Model):
+    to: str = Field(description='E.164 number, "sip:..." URI, or "{{var}}" / "sip:{{var}}" dynamic variable.')
+    type: TransferType = "conference"
+    condition: str = Field(min_length=1, description="When the agent should transfer, in plain words.")
+    wait_message: str | None = Field(None, description="What the agent tells the caller while transferring.")
+    handoff_message: str | None = Field(None, description="What the agent tells the human who picks up.")
+    sip_headers: dict[str, str] = Field(default_factory=dict, description='Static value, or exactly "{{var}}".')
+    post_dial_digits: str | None = Field(None, description='DTMF digits (0-9*#wW) or exactly "{{var}}".')
+    uui: Uui | None = None
+    play_dialtone: bool = Field(True, description="SIP REFER only: play a dial tone while transferring.")
+
+
+class Agent(Model):
+    """An agent authored elsewhere; only its telephony settings are managed here.
+
+    A key left out is not managed: its live value is never read, compared or written.
+    """
+
+    id: str = Field(min_length=1)
+    pre_call_webhook: bool | Webhook | None = Field(
+        None,
+        description="true: use the workspace webhook; {url, headers}: this agent's own; false: off.",
+    )
+    dynamic_variables: dict[str, DynamicValue] | None = Field(
+        None, description="Placeholder values; managed per key, keys set elsewhere are kept."
+    )
+    transfers: list[TransferRule] | None = Field(None, description="[] removes the transfer tool.")
+    overrides: list[OverrideName] | None = Field(
+        None, description="Conversation fields a pre-call webhook may override."
+    )
+
+
+class TwilioCredentials(Model):
+    account_sid: str = Field(description="AC... Account SID or SK... API Key SID, as ${VAR}.")
+    auth_token: str = Field(description="Auth token or API key secret, as ${VAR}.")
+    account_auth_token: str | None = Field(None, description="Required with an SK... API key SID.")
+    caller_id_only: bool = Field(False, description="A verified caller ID: outbound only, takes no agent.")
+
+
+class NumberBase(Model):
+    number: str = Field(description="E.164, e.g. +14155550100. The number's identity.")
+    label: str = Field(min_length=1)
+    agent: str | None = Field(None, description="Alias of an agent under `agents:`; null unassigns.")
+
+
+class TwilioNumber(NumberBase):
+    provider: Literal["twilio"]
+    twilio: TwilioCredentials
+
+
+class SipTrunkNumber(NumberBase):
+    provider: Literal["sip_trunk"]
+    sip_trunk: str = Field(description="Name of a trunk under `sip_trunks:`.")
+
+
+PhoneNumber = Annotated[TwilioNumber | SipTrunkNumber, Field(discriminator="provider")]
+
+
+class Environment(Model):
+    vars: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class Manifest(Model):
+    version: Literal[1]
+    workspace: Workspace = Field(default_factory=lambda: Workspace())
+    pre_call_webhook: Webhook | None = Field(
+        None, description="Workspace pre-call webhook; null clears it; leave the key out to not manage it."
+    )
+    agents: dict[str, Agent] = Field(default_factory=dict)
+    sip_trunks: dict[str, SipTrunk] = Field(default_factory=dict)
+    phone_numbers: dict[str, PhoneNumber] = Field(default_factory=dict)
+    environments: dict[str, Environment] = Field(default_factory=dict)
+
+    def declares(self, key: str) -> bool:
+        """Whether the file set `key` at the top level (so `null` means "clear", not "unmanaged")."""
+        return key in self.model_fields_set
