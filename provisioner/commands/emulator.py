@@ -1,7 +1,113 @@
-"""Placeholder: commands of this module are being built."""
+"""`telephony emulator serve`: the local ElevenLabs API emulator as a real HTTP server."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+from pathlib import Path
 
 import click
+
+from provisioner.exitcodes import ExitCode
+
+FAULTS_HELP = (
+    "Inject faults, e.g. 'seed=7;rate=0.1;kinds=429,500,503,drop_before,drop_after;"
+    "match=POST /v1/convai/phone-numbers*;latency_ms=5;retry_after=0'. Keys: kinds, rate (0-1), seed, "
+    "match (comma list of 'METHOD GLOB'), count (max faults), after (skip first N), latency_ms, "
+    "retry_after (seconds in 429 Retry-After). drop_before drops the connection without running "
+    "the request; drop_after commits the write, then drops it. /_emulator/* is never faulted."
+)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind before starting uvicorn so `--port 0` yields a real port we can print."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+@click.group("emulator")
+def emulator_group() -> None:
+    """The local ElevenLabs Agents Platform API emulator (a sandbox for the official SDK)."""
+
+
+@emulator_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback only by default).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option(
+    "--state", "state_file", type=click.Path(dir_okay=False, path_type=Path), help="Persist to this JSON file."
+)
+@click.option(
+    "--api-key", "api_keys", multiple=True, help="Accepted xi-api-key (repeatable). Default: any non-empty key."
+)
+@click.option(
+    "--seed", "seed_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="YAML/JSON workspace."
+)
+@click.option(
+    "--latency-ms", default=0, show_default=True, type=click.IntRange(0), help="Delay added to every API call."
+)
+@click.option("--faults", default=None, help=FAULTS_HELP)
+@click.option("--allow-remote", is_flag=True, help="Allow binding a non-loopback address.")
+def serve(
+    host: str,
+    port: int,
+    state_file: Path | None,
+    api_keys: tuple[str, ...],
+    seed_file: Path | None,
+    latency_ms: int,
+    faults: str | None,
+    allow_remote: bool,
+) -> None:
+    """Serve the emulator over HTTP until Ctrl-C or SIGTERM (exit 0).
+
+    Point the SDK at it with ElevenLabs(api_key=..., base_url=URL). Test controls live under
+    /_emulator/ (stats, reset, clock/advance, faults, drop-fields, state).
+    """
+    import uvicorn
+
+    from provisioner.emulator import FaultSpecError, build_app, load_seed_file
+
+    if not is_loopback(host) and not allow_remote:
+        click.echo(
+            f"Refusing to bind non-loopback host {host!r}; pass --allow-remote to expose the emulator.", err=True
+        )
+        sys.exit(ExitCode.ERROR)
+    try:
+        seed = load_seed_file(seed_file) if seed_file else None
+        app = build_app(
+            api_keys=list(api_keys) or None, state_file=state_file, seed=seed, faults=faults, latency_ms=latency_ms
+        )
+    except (FaultSpecError, ValueError, OSError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(ExitCode.ERROR)
+    sock = bind_socket(host, port)
+    real_port = sock.getsockname()[1]
+    shown_host = f"[{host}]" if ":" in host else host
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            click.echo(f"Emulator listening on http://{shown_host}:{real_port}")
+            sys.stdout.flush()  # tests and scripts wait for this line
+
+    config = uvicorn.Config(app, log_level="warning", access_log=False, http="auto", loop="auto", lifespan="off")
+    _Server(config).run(sockets=[sock])
+    sys.exit(ExitCode.OK)
 
 
 def register(group: click.Group) -> None:
     """Add this module's commands to the `telephony` group."""
+    group.add_command(emulator_group)

@@ -1,0 +1,83 @@
+"""`build_app`: the emulator as a FastAPI app, for uvicorn or in-process httpx.ASGITransport.
+
+State is loaded here, at build time, not in a lifespan hook: httpx.ASGITransport does not run
+lifespan events, and the `--sandbox` mode builds the app in-process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from provisioner.emulator import routes_agents, routes_calls, routes_control, routes_numbers, routes_workspace
+from provisioner.emulator.clock import Clock
+from provisioner.emulator.control import EmulatorState
+from provisioner.emulator.errors import EmulatorError, error_handler
+from provisioner.emulator.faults import FaultPlan, coerce
+from provisioner.emulator.middleware import EmulatorMiddleware
+from provisioner.emulator.store import Store
+
+
+class EmulatorApp(FastAPI):
+    """FastAPI with the emulator middleware outermost (it must see the server's own `send`)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        inner = super().build_middleware_stack()
+        return EmulatorMiddleware(inner, self.state.emulator, list(self.router.routes))
+
+
+def load_seed_file(path: Path) -> dict[str, Any]:
+    """A seed workspace from YAML or JSON (JSON is YAML, but JSON errors read better)."""
+    text = path.read_text()
+    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a seed must be a mapping with agents/phone_numbers/settings/secrets")
+    return data
+
+
+def build_app(
+    *,
+    api_keys: Sequence[str] | None = None,
+    state_file: Path | None = None,
+    seed: Mapping[str, Any] | None = None,
+    faults: str | FaultPlan | None = None,
+    latency_ms: int = 0,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """Build an emulator app.
+
+    - `api_keys`: accepted `xi-api-key` values; None accepts any non-empty key.
+    - `state_file`: persist every write atomically; loaded now if it exists (the seed is then
+      ignored, so a restart keeps what clients did).
+    - `seed`: the starting workspace (`agents`, `phone_numbers`, `settings`, `secrets`).
+    - `faults`: a fault spec (see `provisioner.emulator.faults`) or a `FaultPlan`.
+    """
+    store = Store(clock=clock, state_file=state_file)
+    if state_file is not None and state_file.exists():
+        store.load_state(json.loads(state_file.read_text()))
+    elif seed:
+        store.apply_seed(seed)
+    else:
+        store.save()
+    app = EmulatorApp(
+        title="ElevenLabs API emulator",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/_emulator/openapi.json",
+    )
+    app.state.emulator = EmulatorState(
+        store=store, api_keys=api_keys, faults=coerce(faults), latency_ms=latency_ms, seed=seed
+    )
+    app.state.store = store
+    app.add_exception_handler(EmulatorError, error_handler)
+    for module in (routes_control, routes_numbers, routes_agents, routes_workspace, routes_calls):
+        app.include_router(module.router)
+    return app

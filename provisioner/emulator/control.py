@@ -1,0 +1,75 @@
+"""The emulator's runtime controls: keys, faults, latency, request counts, and auth.
+
+One `EmulatorState` hangs off `app.state.emulator`; `app.state.store` is its store.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import Request
+
+from provisioner.emulator.errors import invalid_api_key, missing_api_key
+from provisioner.emulator.faults import FaultPlan
+from provisioner.emulator.store import Store
+
+
+class EmulatorState:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        api_keys: Sequence[str] | None,
+        faults: FaultPlan | None,
+        latency_ms: int,
+        seed: Mapping[str, Any] | None,
+    ) -> None:
+        self.store = store
+        self.api_keys = frozenset(api_keys) if api_keys is not None else None
+        self.faults = faults
+        self.initial_faults_spec = faults.spec if faults else None
+        self.latency_ms = latency_ms
+        self.seed = copy.deepcopy(dict(seed)) if seed is not None else None
+        self.routes: Counter[str] = Counter()
+        self.statuses: Counter[str] = Counter()
+        self.faults_injected: Counter[str] = Counter()
+
+    def check_auth(self, request: Request) -> None:
+        """Called at the top of every API handler, i.e. after FastAPI has validated the request."""
+        key = request.headers.get("xi-api-key")
+        if not key:
+            auth = request.headers.get("authorization", "")
+            key = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+        if not key:
+            raise missing_api_key()
+        if self.api_keys is not None and key not in self.api_keys:
+            raise invalid_api_key()
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "total": sum(self.routes.values()),
+            "routes": dict(sorted(self.routes.items())),
+            "statuses": dict(sorted(self.statuses.items())),
+            "faults": dict(sorted(self.faults_injected.items())),
+            "fault_plan": self.faults.describe() if self.faults else None,
+        }
+
+    def reset_counters(self) -> None:
+        self.routes.clear()
+        self.statuses.clear()
+        self.faults_injected.clear()
+
+
+def state_of(request: Request) -> EmulatorState:
+    state: EmulatorState = request.app.state.emulator
+    return state
+
+
+def authed_store(request: Request) -> Store:
+    """Auth check, then the store: the first line of every real-API handler."""
+    state = state_of(request)
+    state.check_auth(request)
+    return state.store

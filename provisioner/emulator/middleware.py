@@ -1,0 +1,103 @@
+"""Outermost ASGI layer: per-route request counts, latency, and fault injection.
+
+It sits outside Starlette's own error middleware (see `EmulatorApp.build_middleware_stack`) so
+that the `send` it receives is the server's: under uvicorn that is a bound method of the
+connection's RequestResponseCycle, whose `.transport` can be aborted for a real socket drop.
+In-process (httpx.ASGITransport) there is no socket, so a drop raises `DroppedConnection`,
+which `EmulatorTransport` turns into the httpx error a real drop produces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from provisioner.emulator.control import EmulatorState
+from provisioner.emulator.errors import EmulatorError, rate_limited, server_error
+from provisioner.emulator.store import dumps
+
+
+class DroppedConnection(Exception):
+    """The emulator dropped the connection (`kind` is `drop_before` or `drop_after`)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"emulator fault: connection dropped ({kind})")
+        self.kind = kind
+
+
+class EmulatorMiddleware:
+    def __init__(self, app: ASGIApp, state: EmulatorState, routes: list[Any]) -> None:
+        self.app = app
+        self.state = state
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_emulator/"):
+            await self.app(scope, receive, send)
+            return
+        state = self.state
+        method, path = scope["method"], scope["path"]
+        plan = state.faults
+        fault = plan.draw(method, path) if plan else None
+        delay = state.latency_ms + (plan.latency_ms if plan and plan.matches(method, path) else 0)
+        if delay:
+            await asyncio.sleep(delay / 1000)
+        status: list[int] = []
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+            await send(message)
+
+        if fault is None:
+            await self.app(scope, receive, counting_send)
+        else:
+            state.faults_injected[fault] += 1
+            await self._inject(fault, scope, receive, send, status)
+        state.routes[f"{method} {self._route(scope)}"] += 1
+        state.statuses[str(status[0]) if status else "dropped"] += 1
+
+    async def _inject(self, fault: str, scope: Scope, receive: Receive, send: Send, status: list[int]) -> None:
+        if fault == "drop_after":
+
+            async def swallow(_message: Message) -> None:
+                return None
+
+            await self.app(scope, receive, swallow)  # the write commits; its response never leaves
+        if fault in ("drop_before", "drop_after"):
+            await _drop(send, fault)
+            return
+        error: EmulatorError = (
+            rate_limited(self.state.faults.retry_after if self.state.faults else 1)
+            if fault == "429"
+            else server_error(int(fault))
+        )
+        status.append(error.status_code)
+        body = dumps({"detail": error.detail})
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+        await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _route(self, scope: Scope) -> str:
+        route = scope.get("route")
+        if route is None:  # faulted before routing: match here (only on this rare path)
+            for candidate in self.routes:
+                if candidate.matches(scope)[0] is Match.FULL:
+                    route = candidate
+                    break
+        return str(getattr(route, "path", scope["path"]))
+
+
+async def _drop(send: Send, kind: str) -> None:
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise DroppedConnection(kind)
+    transport.abort()  # closes the socket now, unflushed: the client sees a disconnect, no response
+    # Tell uvicorn the peer is gone before connection_lost runs, so it does not try to send a 500.
+    cycle.disconnected = True  # type: ignore[union-attr]
+    await asyncio.sleep(0)

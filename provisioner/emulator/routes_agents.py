@@ -1,0 +1,77 @@
+"""Agents: create, get (with assigned numbers), list (cursor pages), PATCH (deep merge), delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from provisioner.emulator import render
+from provisioner.emulator.control import authed_store
+from provisioner.emulator.models import CreateAgentRequest, PatchAgentRequest
+from provisioner.emulator.responses import json_response
+from provisioner.emulator.routes_numbers import page
+
+router = APIRouter()
+_TOOLS = ("transfer_to_number", "transfer_to_agent")
+
+
+def _patch_dict(body: CreateAgentRequest | PatchAgentRequest) -> dict[str, Any]:
+    """The keys the client sent, with built-in telephony tools' defaults materialised."""
+    patch: dict[str, Any] = body.model_dump(exclude_unset=True, mode="json")
+    prompt = (
+        body.conversation_config.agent.prompt if body.conversation_config and body.conversation_config.agent else None
+    )
+    tools = prompt.built_in_tools if prompt else None
+    if tools is not None:
+        target = patch["conversation_config"]["agent"]["prompt"]["built_in_tools"]
+        for name in _TOOLS:
+            tool = getattr(tools, name)
+            if tool is not None:
+                target[name] = tool.model_dump(mode="json")
+    return patch
+
+
+@router.post("/v1/convai/agents/create")
+async def create_agent(request: Request, body: CreateAgentRequest) -> Response:
+    store = authed_store(request)
+    return json_response({"agent_id": store.create_agent(_patch_dict(body))})
+
+
+@router.get("/v1/convai/agents")
+async def list_agents(
+    request: Request,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 30,
+    search: str | None = None,
+    archived: bool = False,
+    sort_direction: Literal["asc", "desc"] = "desc",
+    sort_by: Literal["name", "created_at", "call_count_7d", "updated_at"] | None = None,
+    cursor: str | None = None,
+) -> Response:
+    store = authed_store(request)
+    agents = store.list_agents(search=search, sort_by=sort_by or "created_at", descending=sort_direction == "desc")
+    agents = [a for a in agents if bool(a["platform_settings"].get("archived", False)) == archived]
+    chunk, next_cursor, has_more = page(agents, cursor, page_size)
+    return json_response(
+        {"agents": [render.agent_summary(a) for a in chunk], "next_cursor": next_cursor, "has_more": has_more}
+    )
+
+
+@router.get("/v1/convai/agents/{agent_id}")
+async def get_agent(request: Request, agent_id: str) -> Response:
+    store = authed_store(request)
+    return json_response(store.agent_json(agent_id))
+
+
+@router.patch("/v1/convai/agents/{agent_id}")
+async def update_agent(request: Request, agent_id: str, body: PatchAgentRequest) -> Response:
+    store = authed_store(request)
+    store.patch_agent(agent_id, _patch_dict(body))
+    return json_response(store.agent_json(agent_id))
+
+
+@router.delete("/v1/convai/agents/{agent_id}")
+async def delete_agent(request: Request, agent_id: str) -> Response:
+    store = authed_store(request)
+    store.delete_agent(agent_id)
+    return json_response({})

@@ -1,0 +1,496 @@
+"""The in-memory workspace: phone numbers, agents, settings, secrets, batch calls.
+
+Records are plain dicts (cheap to copy, persist and render). Public shapes are rendered by
+`render.py`; rendered phone numbers are cached as JSON bytes because GETs dominate every
+plan. Any write clears the caches. With a state file, every write is persisted atomically
+(write a temporary file, fsync, rename), so a crash leaves either the old or the new state.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import secrets as pysecrets
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from provisioner.emulator import agent_config, batches, render
+from provisioner.emulator.clock import Clock
+from provisioner.emulator.errors import bad_request, not_found
+from provisioner.emulator.ids import new_id
+from provisioner.emulator.secrets_hygiene import fingerprint, new_salt
+
+STATE_VERSION = 1
+_JSON = {"separators": (",", ":"), "ensure_ascii": False}
+
+
+def dumps(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class Store:
+    """One emulated workspace. All methods run on the event loop thread, so no locking."""
+
+    def __init__(self, *, clock: Clock | None = None, state_file: Path | None = None) -> None:
+        self.clock = clock or Clock()
+        self.state_file = state_file
+        self.salt = new_salt()
+        self.numbers: dict[str, dict[str, Any]] = {}
+        self.agents: dict[str, dict[str, Any]] = {}
+        self.secrets: dict[str, dict[str, Any]] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.conversations: dict[str, dict[str, Any]] = {}
+        self.settings: dict[str, Any] = render.default_settings()
+        self.drop_fields: list[str] = []
+        self._number_cache: dict[str, bytes] = {}
+        self._list_cache: bytes | None = None
+
+    # ----- persistence -------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "salt": self.salt,
+            "clock_offset": self.clock.offset,
+            "phone_numbers": list(self.numbers.values()),
+            "agents": list(self.agents.values()),
+            "secrets": list(self.secrets.values()),
+            "batch_calls": list(self.batches.values()),
+            "conversations": list(self.conversations.values()),
+            "settings": self.settings,
+        }
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        self.salt = state.get("salt") or self.salt
+        self.clock.offset = float(state.get("clock_offset", 0.0))
+        self.numbers = {n["phone_number_id"]: n for n in state.get("phone_numbers", [])}
+        self.agents = {a["agent_id"]: a for a in state.get("agents", [])}
+        self.secrets = {s["secret_id"]: s for s in state.get("secrets", [])}
+        self.batches = {b["id"]: b for b in state.get("batch_calls", [])}
+        self.conversations = {c["conversation_id"]: c for c in state.get("conversations", [])}
+        self.settings = {**render.default_settings(), **state.get("settings", {})}
+        self.changed(persist=False)
+
+    def save(self) -> None:
+        if self.state_file is None:
+            return
+        path = self.state_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(dumps(self.to_state()))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)  # atomic on POSIX: readers see the old or the new file, never half
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def changed(self, *, persist: bool = True) -> None:
+        self._number_cache.clear()
+        self._list_cache = None
+        if persist:
+            self.save()
+
+    def reset(self) -> None:
+        self.numbers, self.agents, self.secrets, self.batches, self.conversations = {}, {}, {}, {}, {}
+        self.settings = render.default_settings()
+        self.drop_fields = []
+        self.clock.offset = 0.0
+        self.changed()
+
+    # ----- seeding -----------------------------------------------------------------------
+
+    def apply_seed(self, seed: Mapping[str, Any]) -> None:
+        """Load a workspace from a seed mapping (agents, phone_numbers, settings, secrets)."""
+        from provisioner.emulator import models  # local: keeps import order simple
+
+        for agent in seed.get("agents") or []:
+            self.create_agent(dict(agent), agent_id=agent.get("agent_id"), persist=False)
+        for secret in seed.get("secrets") or []:
+            self.create_secret(secret["name"], str(secret["value"]), secret_id=secret.get("secret_id"), persist=False)
+        for number in seed.get("phone_numbers") or []:
+            body = models.parse_create_phone_number(number)
+            self.create_number(body, phone_number_id=number.get("phone_number_id"), persist=False)
+        if seed.get("settings"):
+            self.patch_settings(models.PatchConvAISettingsRequest.model_validate(seed["settings"]), persist=False)
+        self.changed()
+
+    # ----- phone numbers -----------------------------------------------------------------
+
+    def get_number_record(self, phone_number_id: str) -> dict[str, Any]:
+        record = self.numbers.get(phone_number_id)
+        if record is None:
+            raise not_found("phone_number", phone_number_id)
+        return record
+
+    def number_json(self, phone_number_id: str) -> bytes:
+        cached = self._number_cache.get(phone_number_id)
+        if cached is None:
+            record = self.get_number_record(phone_number_id)
+            cached = self._number_cache[phone_number_id] = dumps(self.render_number(record))
+        return cached
+
+    def render_number(self, record: dict[str, Any]) -> dict[str, Any]:
+        agent = self.agents.get(record["agent_id"]) if record.get("agent_id") else None
+        return render.phone_number(record, agent)
+
+    def list_numbers_json(self, *, provider: str | None, agent_id: str | None, branch_id: str | None) -> bytes:
+        if provider is None and agent_id is None and branch_id is None:
+            if self._list_cache is None:
+                self._list_cache = b"[" + b",".join(self.number_json(i) for i in self.numbers) + b"]"
+            return self._list_cache
+        chosen = self.filter_numbers(provider=provider, agent_id=agent_id, branch_id=branch_id)
+        return b"[" + b",".join(self.number_json(n["phone_number_id"]) for n in chosen) + b"]"
+
+    def filter_numbers(
+        self, *, provider: str | None = None, agent_id: str | None = None, branch_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        return [
+            n
+            for n in self.numbers.values()
+            if (provider is None or n["provider"] == provider)
+            and (agent_id is None or n.get("agent_id") == agent_id)
+            and (branch_id is None or n.get("branch_id") == branch_id)
+        ]
+
+    def create_number(self, body: Any, *, phone_number_id: str | None = None, persist: bool = True) -> str:
+        data: dict[str, Any] = body.model_dump()
+        for path in self.drop_fields:
+            agent_config.drop_path(data, path)
+        phone = data.get("phone_number") or ""
+        if any(n["phone_number"] == phone for n in self.numbers.values()):
+            # 400, not 409: the SDK silently retries 409 twice.
+            raise bad_request("phone_number_already_exists", f"Phone number {phone} already exists in this workspace.")
+        if data.get("agent_id"):
+            self.get_agent_record(data["agent_id"])
+        ident = phone_number_id or new_id("phnum")
+        record: dict[str, Any] = {
+            "phone_number_id": ident,
+            "phone_number": phone,
+            "label": data.get("label") or "",
+            "provider": data["provider"],
+            "supports_inbound": data.get("supports_inbound", True),
+            "supports_outbound": data.get("supports_outbound", True),
+            "agent_id": data.get("agent_id"),
+            "environment": None,
+            "branch_id": None,
+            "created_at": self.clock.now(),
+        }
+        if data["provider"] == "sip_trunk":
+            record["livekit_stack"] = self.settings.get("default_livekit_stack") or "standard"
+            record["store_sip_messages"] = True
+            record["inbound_trunk"] = self._trunk(data.get("inbound_trunk_config"), None)
+            record["outbound_trunk"] = self._trunk(data.get("outbound_trunk_config"), None)
+        else:
+            record["credentials"] = self._provider_credentials(data)
+        self.numbers[ident] = record
+        self.changed(persist=persist)
+        return ident
+
+    def _provider_credentials(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Fingerprints of Twilio/Exotel secrets plus the non-secret settings; never echoed."""
+        secret_keys = ("sid", "token", "account_auth_token", "api_key", "api_token")
+        out: dict[str, Any] = {k: fingerprint(self.salt, data[k]) for k in secret_keys if data.get(k)}
+        region = data.get("region_config")
+        if region:
+            out["region_config"] = {"region_id": region["region_id"], "edge_location": region["edge_location"]}
+        for key in ("enable_sms", "account_sid", "api_subdomain", "app_id", "applet_url"):
+            if key in data:
+                out[key] = data[key]
+        return out
+
+    def _trunk(self, config: dict[str, Any] | None, old: dict[str, Any] | None) -> dict[str, Any] | None:
+        if config is None:
+            return None
+        stored = {k: copy.deepcopy(v) for k, v in config.items() if k != "credentials"}
+        creds = config.get("credentials")
+        stored["username"] = creds["username"] if creds else None
+        stored["password_fp"] = None
+        if creds:
+            if creds.get("password") is not None:
+                stored["password_fp"] = fingerprint(self.salt, creds["password"])
+            elif old is not None:
+                stored["password_fp"] = old.get("password_fp")  # "if not specified, remain unchanged"
+        return stored
+
+    def update_number(self, phone_number_id: str, patch: dict[str, Any]) -> None:
+        record = self.get_number_record(phone_number_id)
+        for path in self.drop_fields:
+            agent_config.drop_path(patch, path)
+        if "agent_id" in patch:
+            if patch["agent_id"] is not None:
+                self.get_agent_record(patch["agent_id"])
+            record["agent_id"] = patch["agent_id"]
+        for key in ("label",):
+            if patch.get(key) is not None:  # required in GET: null cannot clear it, so it is ignored
+                record[key] = patch[key]
+        for key in ("environment", "branch_id"):
+            if key in patch:
+                record[key] = patch[key]
+        if record["provider"] == "sip_trunk":
+            for key in ("livekit_stack", "store_sip_messages"):
+                if patch.get(key) is not None:
+                    record[key] = patch[key]
+            for key, field in (("inbound_trunk_config", "inbound_trunk"), ("outbound_trunk_config", "outbound_trunk")):
+                if key in patch:
+                    record[field] = self._trunk(patch[key], record.get(field))
+        self.changed()
+
+    def delete_number(self, phone_number_id: str) -> None:
+        self.get_number_record(phone_number_id)
+        del self.numbers[phone_number_id]
+        self.changed()
+
+    # ----- agents ------------------------------------------------------------------------
+
+    def get_agent_record(self, agent_id: str) -> dict[str, Any]:
+        record = self.agents.get(agent_id)
+        if record is None:
+            raise not_found("agent", agent_id)
+        return record
+
+    def create_agent(self, body: dict[str, Any], *, agent_id: str | None = None, persist: bool = True) -> str:
+        now = int(self.clock.now())
+        ident = agent_id or new_id("agent")
+        record: dict[str, Any] = {
+            "agent_id": ident,
+            "name": body.get("name") or "",
+            "conversation_config": agent_config.default_conversation_config(),
+            "platform_settings": agent_config.default_platform_settings(),
+            "tags": list(body.get("tags") or []),
+            "created_at_unix_secs": now,
+            "updated_at_unix_secs": now,
+        }
+        tree = agent_config.known_fields()
+        for key in ("conversation_config", "platform_settings"):
+            if body.get(key):
+                agent_config.merge(record[key], body[key], tree[key])
+        self.agents[ident] = record
+        self.changed(persist=persist)
+        return ident
+
+    def ensure_agent(self, agent_id: str, *, name: str | None = None) -> dict[str, Any]:
+        """Create the agent with this id if it does not exist (used by the `--sandbox` mode)."""
+        if agent_id not in self.agents:
+            self.create_agent({"name": name or agent_id}, agent_id=agent_id)
+        return self.agents[agent_id]
+
+    def patch_agent(self, agent_id: str, patch: dict[str, Any]) -> None:
+        record = self.get_agent_record(agent_id)
+        for path in self.drop_fields:
+            agent_config.drop_path(patch, path)
+        tree = agent_config.known_fields()
+        for key in ("conversation_config", "platform_settings"):
+            if isinstance(patch.get(key), dict):
+                agent_config.merge(record[key], patch[key], tree[key])
+        if patch.get("name") is not None:
+            record["name"] = patch["name"]
+        if patch.get("tags") is not None:
+            record["tags"] = list(patch["tags"])
+        record["updated_at_unix_secs"] = int(self.clock.now())
+        self.changed()
+
+    def delete_agent(self, agent_id: str) -> None:
+        self.get_agent_record(agent_id)
+        del self.agents[agent_id]
+        for number in self.numbers.values():  # a number cannot point at a deleted agent
+            if number.get("agent_id") == agent_id:
+                number["agent_id"] = None
+        self.changed()
+
+    def agent_json(self, agent_id: str) -> dict[str, Any]:
+        record = self.get_agent_record(agent_id)
+        numbers = [self.render_number(n) for n in self.numbers.values() if n.get("agent_id") == agent_id]
+        return render.agent(record, numbers)
+
+    def list_agents(self, *, search: str | None, sort_by: str, descending: bool) -> list[dict[str, Any]]:
+        agents = list(self.agents.values())
+        if search:
+            needle = search.lower()
+            agents = [a for a in agents if needle in a["name"].lower()]
+        key = (
+            "name"
+            if sort_by == "name"
+            else "updated_at_unix_secs"
+            if sort_by == "updated_at"
+            else "created_at_unix_secs"
+        )
+        return sorted(agents, key=lambda a: (a[key], a["agent_id"]), reverse=descending)
+
+    # ----- settings and secrets ----------------------------------------------------------
+
+    def patch_settings(self, body: Any, *, persist: bool = True) -> None:
+        patch: dict[str, Any] = body.model_dump(exclude_unset=True, mode="json")
+        hook = patch.get("conversation_initiation_client_data_webhook")
+        if hook:
+            for value in hook["request_headers"].values():
+                if isinstance(value, dict) and "secret_id" in value:
+                    self.get_secret_record(value["secret_id"])
+        for key, value in patch.items():
+            if value is None and key in ("webhooks", "can_use_mcp_servers", "rag_retention_period_days"):
+                continue  # not nullable in the response: null leaves the value alone
+            if value is None and key == "default_livekit_stack":
+                continue
+            self.settings[key] = value
+        if "webhooks" in patch and patch["webhooks"] is not None:
+            self.settings["webhooks"] = {
+                k: v for k, v in patch["webhooks"].items() if v is not None or k == "post_call_webhook_id"
+            }
+        self.changed(persist=persist)
+
+    def get_secret_record(self, secret_id: str) -> dict[str, Any]:
+        record = self.secrets.get(secret_id)
+        if record is None:
+            raise not_found("secret", secret_id)
+        return record
+
+    def create_secret(
+        self, name: str, value: str, *, secret_id: str | None = None, persist: bool = True
+    ) -> dict[str, Any]:
+        ident = secret_id or "".join(pysecrets.choice(_ALNUM) for _ in range(20))
+        record = {
+            "secret_id": ident,
+            "name": name,
+            "value_fp": fingerprint(self.salt, value),
+            "created_at": self.clock.now(),
+        }
+        self.secrets[ident] = record
+        self.changed(persist=persist)
+        return record
+
+    def update_secret(self, secret_id: str, name: str, value: str) -> dict[str, Any]:
+        record = self.get_secret_record(secret_id)
+        record["name"] = name
+        record["value_fp"] = fingerprint(self.salt, value)
+        self.changed()
+        return record
+
+    def secret_used_by(self, secret_id: str) -> dict[str, Any]:
+        others = []
+        hook = self.settings.get("conversation_initiation_client_data_webhook")
+        if hook and _references(hook.get("request_headers", {}).values(), secret_id):
+            others.append("conversation_initiation_webhook")
+        agents = []
+        for a in self.agents.values():
+            overrides = a["platform_settings"].get("workspace_overrides") or {}
+            agent_hook = overrides.get("conversation_initiation_client_data_webhook") or {}
+            if _references((agent_hook.get("request_headers") or {}).values(), secret_id):
+                agents.append(
+                    {
+                        "type": "available",
+                        "id": a["agent_id"],
+                        "name": a["name"],
+                        "created_at_unix_secs": a["created_at_unix_secs"],
+                        "access_level": "admin",
+                        "referenced_resource_ids": [],
+                    }
+                )
+        return {
+            "tools": [],
+            "tools_has_more": False,
+            "agents": agents,
+            "agents_has_more": False,
+            "phone_numbers": [],
+            "phone_numbers_has_more": False,
+            "mcp_servers": [],
+            "others": others,
+        }
+
+    def delete_secret(self, secret_id: str) -> None:
+        self.get_secret_record(secret_id)
+        used = self.secret_used_by(secret_id)
+        if used["others"] or used["agents"]:
+            raise bad_request("secret_in_use", f"Secret {secret_id} is in use and cannot be deleted.")
+        del self.secrets[secret_id]
+        self.changed()
+
+    # ----- outbound calls and batches ----------------------------------------------------
+
+    def record_conversation(self, agent_id: str, phone_number_id: str, to_number: str, channel: str) -> str:
+        ident = new_id("conv")
+        self.conversations[ident] = {
+            "conversation_id": ident,
+            "agent_id": agent_id,
+            "phone_number_id": phone_number_id,
+            "to_number": to_number,
+            "channel": channel,
+            "started_at": self.clock.now(),
+        }
+        self.save()
+        return ident
+
+    def submit_batch(self, body: Any) -> dict[str, Any]:
+        data: dict[str, Any] = body.model_dump(mode="json")
+        self.get_agent_record(data["agent_id"])
+        provider = None
+        if data.get("agent_phone_number_id"):
+            provider = self.get_number_record(data["agent_phone_number_id"])["provider"]
+        now = self.clock.now()
+        t0 = max(now, float(data["scheduled_time_unix"] or now))
+        recipients = [batches.new_recipient(r, now) for r in data["recipients"]]
+        concurrency = data["target_concurrency_limit"] or batches.DEFAULT_CONCURRENCY
+        batches.schedule(recipients, t0, concurrency)
+        batch = {
+            "id": new_id("btcal"),
+            "phone_number_id": data.get("agent_phone_number_id"),
+            "phone_provider": provider,
+            "whatsapp_params": data.get("whatsapp_params"),
+            "name": data["call_name"],
+            "agent_id": data["agent_id"],
+            "branch_id": data.get("branch_id"),
+            "environment": data.get("environment"),
+            "created_at": now,
+            "updated_at": now,
+            "scheduled_time": t0,
+            "timezone": data.get("timezone"),
+            "retry_count": 0,
+            "telephony_call_config": data["telephony_call_config"],
+            "target_concurrency_limit": data.get("target_concurrency_limit"),
+            "concurrency": concurrency,
+            "cancelled": False,
+            "recipients": recipients,
+        }
+        self.batches[batch["id"]] = batch
+        self.save()
+        return batch
+
+    def get_batch_record(self, batch_id: str) -> dict[str, Any]:
+        record = self.batches.get(batch_id)
+        if record is None:
+            raise not_found("batch_call", batch_id)
+        return record
+
+    def batch_json(self, batch: dict[str, Any], *, detailed: bool) -> dict[str, Any]:
+        agent = self.agents.get(batch["agent_id"])
+        return batches.render(batch, agent["name"] if agent else "", self.clock.now(), detailed=detailed)
+
+    def cancel_batch(self, batch_id: str) -> dict[str, Any]:
+        batch = self.get_batch_record(batch_id)
+        batches.cancel(batch, self.clock.now())
+        self.save()
+        return batch
+
+    def retry_batch(self, batch_id: str) -> dict[str, Any]:
+        batch = self.get_batch_record(batch_id)
+        if batch.get("cancelled"):
+            raise bad_request("batch_cancelled", f"Batch {batch_id} was cancelled and cannot be retried.")
+        batches.retry(batch, self.clock.now())
+        self.save()
+        return batch
+
+    def delete_batch(self, batch_id: str) -> None:
+        self.get_batch_record(batch_id)
+        del self.batches[batch_id]
+        self.save()
+
+
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _references(values: Iterable[Any], secret_id: str) -> bool:
+    return any(isinstance(v, dict) and v.get("secret_id") == secret_id for v in values)
