@@ -12,9 +12,9 @@ moment they are sent (`provisioner.secrets`), so a model can be printed, logged 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 Region = Literal["default", "us", "eu", "in", "sg"]
 Transport = Literal["auto", "udp", "tcp", "tls"]
@@ -60,9 +60,15 @@ OverrideName = Literal[
 
 
 class Model(BaseModel):
-    """Base for every manifest model: unknown keys are errors, values are immutable."""
+    """Base for every manifest model: unknown keys are errors, values are immutable.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Strict: YAML already gives real booleans and numbers, so a quoted "true" or "3" is a mistake
+    worth reporting rather than coercing; an unquoted +14155550100 (a YAML integer) is an error too.
+    Semantic rules (E.164, SID formats, cross references) live in `provisioner.validation`, not
+    here, so the reconciler can build these models from whatever the live API returns.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Workspace(Model):
@@ -84,9 +90,11 @@ class Webhook(Model):
 
 
 class Credentials(Model):
-    username: str
+    """SIP digest authentication."""
+
+    username: str = Field(min_length=1)
     password: str | None = Field(
-        None, description="A ${VAR} reference; write-only: the API never returns it."
+        None, description="A ${VAR} reference; write-only: the API never returns it. Omitted: keep the live one."
     )
 
 
@@ -123,9 +131,13 @@ class SipTrunk(Model):
 
 
 class Uui(Model):
-    data: str = Field(max_length=8192)
-    protocol_discriminator: str | None = Field(None, pattern=r"^[0-9A-Fa-f]{2}$")
-    mode: Literal["prefix", "pd_parameter"] = "prefix"
+    """RFC 7433 user-to-user information sent with a SIP REFER."""
+
+    data: str = Field(min_length=1, max_length=8192, description="The UUI payload (hex or text).")
+    protocol_discriminator: str | None = Field(None, description="Two hex digits, e.g. 04.")
+    mode: Literal["prefix", "pd_parameter"] = Field(
+        "prefix", description="How the discriminator is sent (-> protocol_discriminator_mode)."
+    )
 
 
 class TransferRule(Model):
@@ -140,14 +152,25 @@ class TransferRule(Model):
     play_dialtone: bool = Field(True, description="SIP REFER only: play a dial tone while transferring.")
 
 
+def _webhook_kind(value: Any) -> str:
+    # A callable discriminator instead of a plain union: errors then name one member, not both.
+    return "flag" if isinstance(value, bool) else "webhook"
+
+
+AgentWebhook = Annotated[
+    Annotated[bool, Tag("flag")] | Annotated[Webhook, Tag("webhook")],
+    Discriminator(_webhook_kind),
+]
+
+
 class Agent(Model):
     """An agent authored elsewhere; only its telephony settings are managed here.
 
     A key left out is not managed: its live value is never read, compared or written.
     """
 
-    id: str = Field(min_length=1)
-    pre_call_webhook: bool | Webhook | None = Field(
+    id: str = Field(min_length=1, description="The agent's id, e.g. agent_3701k3ttaq12ewp8b7qv5rfyszkz.")
+    pre_call_webhook: AgentWebhook | None = Field(
         None,
         description="true: use the workspace webhook; {url, headers}: this agent's own; false: off.",
     )
@@ -187,11 +210,15 @@ PhoneNumber = Annotated[TwilioNumber | SipTrunkNumber, Field(discriminator="prov
 
 
 class Environment(Model):
+    """Values for `${{ vars.NAME }}` when the manifest is loaded with `--env NAME`."""
+
     vars: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
 class Manifest(Model):
-    version: Literal[1]
+    """The whole `telephony.yaml`."""
+
+    version: Literal[1] = Field(description="Manifest format version; always 1.")
     workspace: Workspace = Field(default_factory=lambda: Workspace())
     pre_call_webhook: Webhook | None = Field(
         None, description="Workspace pre-call webhook; null clears it; leave the key out to not manage it."

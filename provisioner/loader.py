@@ -1,0 +1,220 @@
+"""`telephony.yaml` → `Manifest`, or every problem in it, located.
+
+Stages (each one's problems become `Diagnostic`s; errors are raised together as `ManifestInvalid`):
+
+1. read: size limit (a huge file fails at once), UTF-8, newlines normalised;
+2. environments: the top-level `environments:` block is read on its own, as plain YAML, before
+   anything is rendered (so it can supply the values the template needs);
+3. render: Jinja2 in a sandbox (`provisioner.templating`), with `vars` from `--env NAME` overlaid
+   by `--var K=V`, and a line map back to the template;
+4. parse: YAML with marks and guards (`provisioner.yamlsource`);
+5. schema: the pydantic models (`provisioner.manifest`), errors mapped to lines;
+6. rules: semantic checks across the whole manifest (`provisioner.validation`).
+
+`${VAR}` references are not resolved here: the model keeps them as written.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from provisioner import schema_errors, templating, validation
+from provisioner.diagnostics import Diagnostic, ManifestInvalid, has_errors
+from provisioner.locate import SourceMap
+from provisioner.manifest import Environment, Manifest
+from provisioner.templating import Rendered
+from provisioner.yamlsource import MarkedDict, YamlError, parse
+
+__all__ = ["MAX_FILE_BYTES", "LoadResult", "ManifestInvalid", "declared_environments", "load"]
+
+MAX_FILE_BYTES = 1_000_000
+_ENVIRONMENTS = re.compile(r"^environments\s*:(?=\s|$)")
+_SECTIONS = ("agents", "sip_trunks", "phone_numbers", "environments")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    manifest: Manifest
+    diagnostics: list[Diagnostic]  # warnings only (errors raise)
+    source_digest: str  # sha256 hex of the rendered manifest text (for plan files)
+    path: Path
+
+
+def load(
+    path: Path,
+    *,
+    env: str | None = None,
+    variables: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    strict: bool = False,
+) -> LoadResult:
+    """Load and validate a manifest. Raises `ManifestInvalid` listing every problem found."""
+    environ = os.environ if environ is None else environ
+    file = str(path)
+    text = _read(path, file)
+    environments, line = _read_environments(text, file)
+    context, hint = _variables(environments, env, dict(variables or {}), file, line)
+    rendered = _render(text, context, env, hint, file)
+    source = _parse(rendered, file)
+    diagnostics, manifest, broken = _build(source)
+    if manifest is not None:
+        diagnostics += validation.check(manifest, source, environ=environ, broken=broken)
+    if strict:
+        diagnostics = [d.as_error() for d in diagnostics]
+    if manifest is None or has_errors(diagnostics):
+        raise ManifestInvalid(diagnostics)
+    digest = hashlib.sha256(rendered.text.encode()).hexdigest()
+    return LoadResult(manifest, sorted_warnings(diagnostics), digest, path)
+
+
+def declared_environments(path: Path) -> list[str]:
+    """Names under `environments:` (read without rendering); [] when unreadable or none."""
+    try:
+        return list(_read_environments(_read(path, str(path)), str(path))[0])
+    except ManifestInvalid:
+        return []
+
+
+def sorted_warnings(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    return ManifestInvalid(diagnostics).diagnostics
+
+
+def _fail(file: str, message: str, code: str, line: int = 1, column: int = 1) -> ManifestInvalid:
+    return ManifestInvalid([Diagnostic("error", message, file, line, column, code)])
+
+
+def _read(path: Path, file: str) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _fail(file, f"file is too large ({size} bytes; the limit is {MAX_FILE_BYTES})", "too-large")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise _fail(file, "file not found", "file") from None
+    except IsADirectoryError:
+        raise _fail(file, "is a directory, not a manifest file", "file") from None
+    except OSError as exc:
+        raise _fail(file, f"cannot read the file: {exc.strerror}", "file") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise _fail(file, "not UTF-8 text", "encoding", line, column) from None
+    text = text.replace("\r\n", "\n")
+    if not text.strip() or all(not line.strip() or line.lstrip().startswith("#") for line in text.split("\n")):
+        raise _fail(file, "the file is empty; a manifest starts with 'version: 1'", "empty")
+    return text
+
+
+def _read_environments(text: str, file: str) -> tuple[dict[str, Environment], int]:
+    """The `environments:` block, parsed alone: it must be plain YAML (no templates).
+
+    Also returns the block's 1-based line (1 when there is none), where environment errors point.
+    """
+    lines = text.split("\n")
+    start = next((i for i, line in enumerate(lines) if _ENVIRONMENTS.match(line)), None)
+    if start is None:
+        return {}, 1
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t#"):
+        end += 1
+    block = "\n" * start + "\n".join(lines[start:end]) + "\n"
+    if templating.uses_templates(_without_comments(block)):
+        message = "the environments: block is read before rendering, so it cannot use ${{ }}, ${# #} or {% %}"
+        raise _fail(file, message, "environments-template", start + 1)
+    source = _parse(Rendered(block, ()), file)
+    data = source.data if isinstance(source.data, dict) else {}
+    try:
+        declared = {"version": 1, "environments": data.get("environments") or {}}
+        return Manifest.model_validate(declared).environments, start + 1
+    except ValidationError as exc:
+        raise ManifestInvalid(schema_errors.diagnostics(exc, source)) from None
+
+
+def _without_comments(text: str) -> str:
+    lines = text.split("\n")
+    starts = [templating.comment_start(line) for line in lines]
+    return "\n".join(line if start is None else line[:start] for line, start in zip(lines, starts, strict=True))
+
+
+def _variables(
+    environments: dict[str, Environment], env: str | None, overrides: dict[str, str], file: str, line: int
+) -> tuple[dict[str, Any], str]:
+    names = ", ".join(environments) or "none"
+    if env is None:
+        where = f"choose an environment with --env NAME (declared: {names}) or" if environments else ""
+        return dict(overrides), f"{where} pass --var {{name}}=VALUE".strip()
+    if env not in environments:
+        suggestion = schema_errors._suggest(env, list(environments))
+        raise _fail(file, f"unknown environment '{env}'{suggestion} (declared: {names})", "unknown-env", line)
+    values: dict[str, Any] = {**environments[env].vars, **overrides}
+    hint = f"environment '{env}' does not set it: add it under environments.{env}.vars or pass --var {{name}}=VALUE"
+    return values, hint
+
+
+def _render(text: str, context: dict[str, Any], env: str | None, hint: str, file: str) -> Rendered:
+    try:
+        return templating.render(text, variables=context, environment=env, hint=hint)
+    except templating.TemplateProblem as problem:
+        raise _fail(file, problem.message, problem.code, problem.line, problem.column) from None
+
+
+def _parse(rendered: Rendered, file: str) -> SourceMap:
+    try:
+        result = parse(rendered.text)
+    except YamlError as exc:
+        source = SourceMap(file, None, rendered)
+        located = [_located(source, p.mark.line, p.mark.column, p.message, p.code) for p in exc.problems]
+        raise ManifestInvalid(located) from None
+    source = SourceMap(file, result.data, rendered)
+    problems = [_located(source, p.mark.line, p.mark.column, p.message, p.code) for p in result.problems]
+    if problems:
+        raise ManifestInvalid(problems)
+    if result.data is None:
+        raise _fail(file, "the file is empty; a manifest starts with 'version: 1'", "empty")
+    if not isinstance(result.data, MarkedDict):
+        raise _fail(file, "a manifest is a mapping of keys (version, agents, phone_numbers, ...)", "not-a-mapping")
+    return source
+
+
+def _located(source: SourceMap, line: int, column: int, message: str, code: str) -> Diagnostic:
+    return Diagnostic("error", message, source.file, source.rendered.template_line(line), column + 1, code)
+
+
+def _build(source: SourceMap) -> tuple[list[Diagnostic], Manifest | None, dict[str, set[str]]]:
+    """Validate against the models. On errors, also validate what is left once the broken
+    entries are removed, so the semantic rules still run on the rest and every problem shows."""
+    try:
+        return [], Manifest.model_validate(source.data), {}
+    except ValidationError as exc:
+        diagnostics = schema_errors.diagnostics(exc, source)
+        pruned, broken = _prune(source.data, exc)
+    try:
+        return diagnostics, Manifest.model_validate(pruned), broken
+    except ValidationError:
+        return diagnostics, None, broken
+
+
+def _prune(data: MarkedDict, exc: ValidationError) -> tuple[dict[str, Any], dict[str, set[str]]]:
+    pruned: dict[str, Any] = copy.deepcopy(dict(data))
+    broken: dict[str, set[str]] = {}
+    for error in exc.errors(include_url=False):
+        path, _, _ = schema_errors.resolve(error["loc"])
+        section = path[0] if path else None
+        if section in _SECTIONS and len(path) >= 2 and isinstance(pruned.get(section), dict):
+            broken.setdefault(str(section), set()).add(str(path[1]))
+            pruned[section].pop(path[1], None)
+        elif isinstance(section, str) and section != "version":
+            broken.setdefault(section, set())
+            pruned.pop(section, None)
+    return pruned, broken

@@ -1,0 +1,30 @@
+"""Semantic rules: what the schema cannot say, checked across the whole manifest.
+
+`check` runs every rule and returns every finding (errors and warnings), each located in the
+file. Rules are grouped by subject, one module each: `numbers`, `trunks`, `agents`, `webhooks`
+(including secrets). The code of each finding (`Diagnostic.code`) names its rule; the README
+lists them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from provisioner.diagnostics import Diagnostic
+from provisioner.locate import SourceMap
+from provisioner.manifest import Manifest
+from provisioner.validation import agents, numbers, trunks, webhooks
+from provisioner.validation.context import Context
+
+
+def check(
+    manifest: Manifest,
+    source: SourceMap,
+    *,
+    environ: Mapping[str, str],
+    broken: dict[str, set[str]] | None = None,
+) -> list[Diagnostic]:
+    context = Context(manifest, source, environ, dict(broken or {}))
+    for rules in (numbers, trunks, agents, webhooks):
+        rules.check(context)
+    return context.found

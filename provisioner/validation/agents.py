@@ -1,0 +1,164 @@
+"""Agents: transfer rules, dynamic variables, the pre-call webhook switch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from provisioner.manifest import Agent, PhoneNumber, SipTrunkNumber, TransferRule, TwilioNumber
+from provisioner.validation import formats
+from provisioner.validation.context import Context
+
+Path = tuple[str | int, ...]
+
+
+def check(context: Context) -> None:
+    ids: dict[str, str] = {}
+    for alias, agent in context.manifest.agents.items():
+        path: Path = ("agents", alias)
+        if agent.id in ids:
+            message = f"agent id {agent.id} is already managed as '{ids[agent.id]}'; one alias per agent"
+            context.error((*path, "id"), message, "duplicate-agent")
+        ids.setdefault(agent.id, alias)
+        numbers = _answered(context, alias)
+        _placeholders(context, path, agent)
+        _pre_call_webhook(context, path, agent)
+        for index, rule in enumerate(agent.transfers or []):
+            _transfer(context, (*path, "transfers", index), alias, rule, numbers)
+        _variables_provided(context, path, agent, numbers)
+
+
+def _answered(context: Context, alias: str) -> dict[str, PhoneNumber]:
+    """The numbers this agent answers (a caller-ID-only number answers nothing)."""
+    return {
+        name: number
+        for name, number in context.manifest.phone_numbers.items()
+        if number.agent == alias and not (isinstance(number, TwilioNumber) and number.twilio.caller_id_only)
+    }
+
+
+def _placeholders(context: Context, path: Path, agent: Agent) -> None:
+    for name in agent.dynamic_variables or {}:
+        where = (*path, "dynamic_variables", name)
+        if name.startswith("system__"):
+            message = f"'{name}': the system__ prefix is reserved for the platform's own variables"
+            context.error(where, message, "reserved-variable", at="key")
+        elif not formats.VARIABLE_NAME.match(name):
+            context.error(where, f"'{name}' is not a dynamic variable name", "variable-name", at="key")
+
+
+def _pre_call_webhook(context: Context, path: Path, agent: Agent) -> None:
+    if agent.pre_call_webhook is not True:
+        return
+    manifest = context.manifest
+    if manifest.declares("pre_call_webhook") and manifest.pre_call_webhook is None:
+        message = (
+            "pre_call_webhook: true uses the workspace webhook, but this manifest clears it (pre_call_webhook: null)"
+        )
+        context.error((*path, "pre_call_webhook"), message, "pre-call-webhook")
+    elif not manifest.declares("pre_call_webhook"):
+        message = (
+            "pre_call_webhook: true uses the workspace webhook, which this manifest does not declare; "
+            "it must exist in the workspace"
+        )
+        context.warning((*path, "pre_call_webhook"), message, "pre-call-webhook")
+
+
+def _transfer(context: Context, path: Path, alias: str, rule: TransferRule, numbers: dict[str, PhoneNumber]) -> None:
+    kind = formats.destination_kind(rule.to)
+    if kind is None:
+        message = (
+            formats.e164_problem(rule.to)
+            if formats.suggest_e164(rule.to)
+            else f"'{rule.to}' is not a transfer destination: an E.164 number, a sip: URI, or {{{{variable}}}}"
+        )
+        context.error((*path, "to"), message, "transfer-destination")
+    elif kind == "sip_uri" and (problem := formats.sip_uri_problem(rule.to)):
+        context.error((*path, "to"), problem, "transfer-destination")
+    if kind in ("sip_uri", "sip_uri_dynamic_variable") and rule.type != "sip_refer":
+        message = f"a SIP URI destination needs type: sip_refer (only SIP REFER can reach a SIP URI), not {rule.type}"
+        context.error((*path, "type"), message, "sip-uri-needs-refer")
+    if rule.type == "sip_refer":
+        _fits(context, path, alias, numbers, SipTrunkNumber, "sip_refer", "a SIP trunk")
+    if rule.type == "blind":
+        _fits(context, path, alias, numbers, TwilioNumber, "blind", "a native Twilio")
+    _sip_headers(context, (*path, "sip_headers"), rule.sip_headers)
+    _extras(context, path, alias, rule, numbers)
+
+
+def _fits(
+    context: Context, path: Path, alias: str, numbers: dict[str, PhoneNumber], kind: type, label: str, what: str
+) -> None:
+    where, code = (*path, "type"), f"{label.replace('_', '-')}-transfer"
+    rule = f"{label} transfers work only on calls to {what} number"
+    fitting = [name for name, number in numbers.items() if isinstance(number, kind)]
+    others = [name for name in numbers if name not in fitting]
+    if not numbers:
+        context.warning(where, f"{rule}, and agent '{alias}' answers none declared here", code)
+    elif not fitting:
+        context.error(where, f"{rule}; agent '{alias}' answers only {', '.join(others)}", code)
+    elif others:
+        context.warning(where, f"{rule}; on calls to {', '.join(others)} this one fails", code)
+
+
+def _sip_headers(context: Context, path: Path, headers: dict[str, str]) -> None:
+    if len(headers) > formats.MAX_SIP_HEADERS:
+        message = f"{len(headers)} SIP headers; the API accepts at most {formats.MAX_SIP_HEADERS} per transfer"
+        context.error(path, message, "sip-header-count", at="key")
+    for key, value in headers.items():
+        if not (formats.SIP_HEADER_KEY.match(key) and len(key) <= formats.MAX_SIP_HEADER_KEY):
+            message = f"'{key}' is not a SIP header name (letters and digits in dash-separated words, at most 64)"
+            context.error((*path, key), message, "sip-header-key", at="key")
+        if formats.exact_variable(value):
+            continue
+        if formats.variable_names(value):
+            message = "only a value that is exactly {{variable}} is dynamic; this one is sent as literal text"
+            context.warning((*path, key), message, "sip-header-value")
+        elif not formats.SIP_HEADER_VALUE.match(value):
+            message = "a SIP header value is 1 to 512 printable ASCII characters"
+            context.error((*path, key), message, "sip-header-value")
+
+
+def _extras(context: Context, path: Path, alias: str, rule: TransferRule, numbers: dict[str, PhoneNumber]) -> None:
+    digits = rule.post_dial_digits
+    if digits is not None and not formats.exact_variable(digits) and not formats.DTMF.match(digits):
+        message = "post_dial_digits takes DTMF digits 0-9, *, #, and w/W (a pause), or exactly {{variable}}"
+        context.error((*path, "post_dial_digits"), message, "post-dial-digits")
+    if digits is not None and not any(isinstance(n, TwilioNumber) for n in numbers.values()):
+        message = f"post_dial_digits are sent only on Twilio calls, and agent '{alias}' answers no Twilio number"
+        context.warning((*path, "post_dial_digits"), message, "post-dial-digits")
+    if rule.uui is not None:
+        pd = rule.uui.protocol_discriminator
+        if pd is not None and not formats.PROTOCOL_DISCRIMINATOR.match(pd):
+            context.error((*path, "uui", "protocol_discriminator"), "must be two hex digits, e.g. '04'", "uui")
+        if rule.type != "sip_refer":
+            context.warning((*path, "uui"), "uui is sent only with a sip_refer transfer", "uui")
+
+
+def _variables_provided(context: Context, path: Path, agent: Agent, numbers: dict[str, PhoneNumber]) -> None:
+    if agent.pre_call_webhook:  # the webhook may return any variable: nothing to check against
+        return
+    provided = set(agent.dynamic_variables or {}) | formats.SYSTEM_VARIABLES
+    for number in numbers.values():
+        trunk = context.manifest.sip_trunks.get(getattr(number, "sip_trunk", ""))
+        if trunk is not None and trunk.inbound is not None:
+            provided |= set(trunk.inbound.attributes_to_headers)
+    for where, text in _texts(path, agent):
+        for name in formats.variable_names(text):
+            if name in provided:
+                continue
+            if name.startswith("system__"):
+                message = f"'{{{{{name}}}}}' is not a known system variable"
+            else:
+                message = f"'{{{{{name}}}}}' is not provided: add it to dynamic_variables (or use a pre-call webhook)"
+            context.warning(where, message, "undefined-variable")
+
+
+def _texts(path: Path, agent: Agent) -> Iterator[tuple[Path, str]]:
+    for index, rule in enumerate(agent.transfers or []):
+        where = (*path, "transfers", index)
+        for field in ("to", "condition", "wait_message", "handoff_message", "post_dial_digits"):
+            value = getattr(rule, field)
+            if value is not None:
+                yield (*where, field), value
+        for key, value in rule.sip_headers.items():
+            yield (*where, "sip_headers", key), value

@@ -1,0 +1,50 @@
+"""What every rule receives: the manifest, where things are, and where to report."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from provisioner import secrets
+from provisioner.diagnostics import Diagnostic
+from provisioner.locate import At, SourceMap
+from provisioner.manifest import Manifest
+
+
+@dataclass
+class Context:
+    manifest: Manifest
+    source: SourceMap
+    environ: Mapping[str, str]
+    # Entries that failed the schema (already reported): section -> names; an empty set means
+    # the whole section was unreadable. References to them are not reported again.
+    broken: dict[str, set[str]] = field(default_factory=dict)
+    found: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, path: Sequence[str | int], message: str, code: str, at: At = "value") -> None:
+        self.found.append(self.source.error(path, message, code, at))
+
+    def warning(self, path: Sequence[str | int], message: str, code: str, at: At = "value") -> None:
+        self.found.append(self.source.warning(path, message, code, at))
+
+    def line(self, path: Sequence[str | int]) -> int:
+        return self.source.position(path)[0]
+
+    def is_broken(self, section: str, name: str) -> bool:
+        names = self.broken.get(section)
+        return names is not None and (not names or name in names)
+
+    def value_to_check(self, value: str) -> tuple[str | None, bool]:
+        """(value, from_environment) for format checks: a `${VAR}` reference is checked through
+        the variable's value when it is set (and then must never be printed), else skipped."""
+        if not secrets.has_reference(value):
+            return value, False
+        if secrets.unset(value, self.environ):
+            return None, True
+        return secrets.resolve(value, self.environ), True
+
+
+def did_you_mean(word: str, options: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""

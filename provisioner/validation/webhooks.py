@@ -1,0 +1,62 @@
+"""Pre-call webhooks and secrets: https URLs, credentials only as `${VAR}`, unset variables."""
+
+from __future__ import annotations
+
+from provisioner import secrets
+from provisioner.locate import walk_strings
+from provisioner.manifest import Webhook
+from provisioner.validation import formats
+from provisioner.validation.context import Context
+
+Path = tuple[str | int, ...]
+
+
+def check(context: Context) -> None:
+    manifest = context.manifest
+    if manifest.pre_call_webhook is not None:
+        _webhook(context, ("pre_call_webhook",), manifest.pre_call_webhook)
+    for alias, agent in manifest.agents.items():
+        if isinstance(agent.pre_call_webhook, Webhook):
+            _webhook(context, ("agents", alias, "pre_call_webhook"), agent.pre_call_webhook)
+    _literal_secrets(context)
+    _unset_variables(context)
+
+
+def _webhook(context: Context, path: Path, webhook: Webhook) -> None:
+    url, from_env = context.value_to_check(webhook.url)
+    problem = formats.webhook_url_problem(url) if url is not None else None
+    if problem is not None:
+        subject = "the variable's value" if from_env else f"'{url}'"
+        context.error((*path, "url"), f"{subject} {problem}", "webhook-url")
+    for name in webhook.headers:
+        if not formats.HTTP_HEADER_NAME.match(name):
+            context.error((*path, "headers", name), f"'{name}' is not an HTTP header name", "http-header", at="key")
+
+
+def _literal_secrets(context: Context) -> None:
+    for path, value in walk_strings(context.source.data):
+        if secrets.is_secret_field(path) and not secrets.has_reference(value):
+            field = path[-1]
+            message = (
+                f"{field} holds a literal secret; write a ${{VAR}} reference (e.g. ${{{_suggest_name(path)}}}) "
+                "and set the variable where plan and apply run"
+            )
+            context.error(path, message, "literal-secret")
+
+
+def _suggest_name(path: Path) -> str:
+    parts = [str(p) for p in path if not isinstance(p, int)]
+    meaningful = [p for p in parts if p not in ("phone_numbers", "sip_trunks", "agents", "headers", "credentials")]
+    return "_".join(meaningful).upper().replace("-", "_")
+
+
+def _unset_variables(context: Context) -> None:
+    reported: set[str] = set()
+    for path, value in walk_strings(context.source.data):
+        if path and path[0] == "environments":
+            continue
+        for name in secrets.unset(value, context.environ):
+            if name not in reported:
+                reported.add(name)
+                message = f"${{{name}}} is not set; validate does not need it, but plan and apply will"
+                context.warning(path, message, "unset-variable")

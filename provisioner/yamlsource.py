@@ -1,0 +1,228 @@
+"""YAML that remembers where every value came from, and refuses to blow up.
+
+`parse` builds plain dicts and lists (subclasses carrying marks), so the result can go straight
+into pydantic while every key and value keeps its line and column for error messages.
+
+Guards, because a manifest may come from an untrusted pull request:
+- aliases are counted as they would expand: a "billion laughs" document fails with a located
+  error instead of exhausting memory when something walks it;
+- deep nesting fails instead of raising RecursionError;
+- duplicate keys are reported (PyYAML silently keeps the last one, which hides mistakes).
+The caller limits the file size before parsing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+MAX_NODES = 100_000  # values after alias expansion; a large real manifest has a few thousand
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+@dataclass(frozen=True)
+class Mark:
+    """0-based position in the parsed text."""
+
+    line: int
+    column: int
+
+    @classmethod
+    def of(cls, mark: yaml.Mark) -> Mark:
+        return cls(mark.line, mark.column)
+
+
+class MarkedDict(dict[Any, Any]):
+    """A mapping with the position of its start, of each key and of each value."""
+
+    start: Mark
+    key_marks: dict[Any, Mark]
+    value_marks: dict[Any, Mark]
+    plain: dict[Any, str]  # unquoted scalar text per key, to explain YAML's own type guesses
+
+
+class MarkedList(list[Any]):
+    start: Mark
+    item_marks: list[Mark]
+    plain: dict[int, str]
+
+
+@dataclass(frozen=True)
+class YamlProblem:
+    message: str
+    mark: Mark
+    code: str
+
+
+class YamlError(Exception):
+    """Parsing failed. `problems` has at least one entry."""
+
+    def __init__(self, problems: Sequence[YamlProblem]) -> None:
+        super().__init__(problems[0].message)
+        self.problems = list(problems)
+
+
+@dataclass
+class ParseResult:
+    data: Any
+    problems: list[YamlProblem] = field(default_factory=list)  # non-fatal (duplicate keys)
+
+
+def parse(text: str) -> ParseResult:
+    """Parse one YAML document. Raises `YamlError` for anything that prevents a result."""
+    loader: _Loader | None = None
+    try:
+        loader = _Loader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return ParseResult(None)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        raise YamlError([_from_marked(exc)]) from None
+    except yaml.reader.ReaderError as exc:
+        raise YamlError([_from_reader(text, exc)]) from None
+    except RecursionError:
+        raise YamlError([YamlProblem("nesting is too deep", Mark(0, 0), "yaml-depth")]) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    _check_expansion(data, loader.alias_marks)
+    return ParseResult(data, loader.problems)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that records marks, aliases and duplicate keys."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.alias_marks: list[Mark] = []
+        self.problems: list[YamlProblem] = []
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self.alias_marks.append(Mark.of(self.peek_event().start_mark))  # type: ignore[no-untyped-call]
+        return super().compose_node(parent, index)
+
+    def construct_marked_map(self, node: MappingNode) -> Iterator[MarkedDict]:
+        data = MarkedDict()
+        data.start, data.key_marks, data.value_marks, data.plain = Mark.of(node.start_mark), {}, {}, {}
+        yield data
+        self._report_duplicates(node)
+        self.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=False)
+            if not _hashable(key):
+                raise ConstructorError(None, None, "a mapping key must be a plain value", key_node.start_mark)
+            data[key] = self.construct_object(value_node, deep=False)
+            data.key_marks[key] = Mark.of(key_node.start_mark)
+            data.value_marks[key] = Mark.of(value_node.start_mark)
+            if _is_plain(value_node):
+                data.plain[key] = value_node.value
+
+    def construct_marked_seq(self, node: SequenceNode) -> Iterator[MarkedList]:
+        data = MarkedList()
+        data.start, data.item_marks, data.plain = Mark.of(node.start_mark), [], {}
+        yield data
+        for index, child in enumerate(node.value):
+            data.append(self.construct_object(child, deep=False))
+            data.item_marks.append(Mark.of(child.start_mark))
+            if _is_plain(child):
+                data.plain[index] = child.value
+
+    def _report_duplicates(self, node: MappingNode) -> None:
+        # Merged (`<<`) keys may be overridden on purpose; only keys written in this mapping count.
+        seen: dict[Any, Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG or not isinstance(key_node, ScalarNode):
+                continue
+            key = self.construct_object(key_node, deep=False)
+            if key in seen:
+                first = seen[key].start_mark
+                message = f"duplicate key '{key}' (first defined at line {first.line + 1})"
+                self.problems.append(YamlProblem(message, Mark.of(key_node.start_mark), "duplicate-key"))
+            else:
+                seen[key] = key_node
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_marked_map)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_marked_seq)
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _is_plain(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.style is None
+
+
+def _check_expansion(data: Any, alias_marks: list[Mark]) -> None:
+    """Fail when aliases would expand past MAX_NODES (memoised, so the check itself stays cheap)."""
+    if not alias_marks:
+        return
+    sizes: dict[int, int] = {}
+
+    def size(value: Any) -> int:
+        if not isinstance(value, dict | list):
+            return 1
+        key = id(value)
+        if key not in sizes:
+            sizes[key] = 0  # a recursive alias counts once instead of looping
+            children = value.values() if isinstance(value, dict) else value
+            sizes[key] = min(1 + sum(size(child) for child in children), MAX_NODES + 1)
+        return sizes[key]
+
+    if size(data) > MAX_NODES:
+        message = (
+            f"aliases expand to more than {MAX_NODES} values (a 'billion laughs' document?); "
+            "write the values out or use fewer nested aliases"
+        )
+        raise YamlError([YamlProblem(message, alias_marks[0], "yaml-aliases")])
+    if _is_recursive(data):
+        raise YamlError([YamlProblem("an alias refers to a value that contains it", alias_marks[0], "yaml-aliases")])
+
+
+def _is_recursive(data: Any) -> bool:
+    stack: set[int] = set()
+
+    def visit(value: Any) -> bool:
+        if not isinstance(value, dict | list):
+            return False
+        if id(value) in stack:
+            return True
+        stack.add(id(value))
+        children = value.values() if isinstance(value, dict) else value
+        found = any(visit(child) for child in children)
+        stack.discard(id(value))
+        return found
+
+    return visit(data)
+
+
+def _from_marked(exc: yaml.MarkedYAMLError) -> YamlProblem:
+    mark = exc.problem_mark or exc.context_mark
+    position = Mark.of(mark) if mark is not None else Mark(0, 0)
+    problem = exc.problem or exc.context or "malformed YAML"
+    if "'\\t'" in problem or "\t" in problem:
+        return YamlProblem("tab character in indentation; YAML indents with spaces", position, "yaml-tab")
+    if exc.context == "expected a single document in the stream":
+        return YamlProblem("a manifest is a single YAML document; remove the second '---'", position, "yaml-syntax")
+    context = f" ({exc.context})" if exc.context and exc.problem else ""
+    return YamlProblem(f"invalid YAML: {problem}{context}", position, "yaml-syntax")
+
+
+def _from_reader(text: str, exc: yaml.reader.ReaderError) -> YamlProblem:
+    before = text[: exc.position]
+    line = before.count("\n")
+    column = exc.position - (before.rfind("\n") + 1)
+    code_point = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    return YamlProblem(f"invalid YAML: unacceptable character U+{code_point:04X}", Mark(line, column), "yaml-syntax")
