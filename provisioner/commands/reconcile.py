@@ -1,7 +1,352 @@
-"""Placeholder: commands of this module are being built."""
+"""`telephony plan`, `telephony apply`, `telephony drift`: the reconciler's commands.
+
+Exit codes (README "Exit codes"): plan --detailed-exitcode 0 no changes / 1 error / 2 changes /
+3 blocked; drift 0 in sync / 1 error / 2 drift; apply 0 done / 1 error before any change /
+3 refused by a safety rule / 4 partial / 5 stale plan file / 6 read-back mismatch.
+Errors are one readable line on stderr (the API call, its status, the API's message), never a
+traceback; nothing printed ever holds a secret value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
+from provisioner.apply import Applier, ApplyReport, StepResult
+from provisioner.client import ApiError
+from provisioner.diagnostics import ManifestInvalid
+from provisioner.exitcodes import ExitCode
+from provisioner.observe import AgentMissing
+from provisioner.plan import Plan
+from provisioner.planfile import PlanFile, PlanFileError, read, staleness, write
+from provisioner.render import render, render_text
+from provisioner.session import Context, missing_references, needed_references, observe_and_plan, open_context
+from provisioner.workspace import WorkspaceError
+
+FORMATS = click.Choice(["text", "json", "markdown"])
+
+
+class Exit(Exception):
+    def __init__(self, code: ExitCode, message: str = "") -> None:
+        self.code = code
+        self.message = message
+
+
+def err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def fail(code: ExitCode, message: str) -> NoReturn:
+    raise Exit(code, message)
+
+
+def handled(func: Callable[..., None]) -> Callable[..., None]:
+    """Turn the expected failures into one line on stderr and an exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            func(*args, **kwargs)
+        except Exit as exc:
+            if exc.message:
+                err(exc.message)
+            sys.exit(int(exc.code))
+        except ManifestInvalid as exc:
+            for diagnostic in exc.diagnostics:
+                err(str(diagnostic))
+            sys.exit(int(ExitCode.ERROR))
+        except (ApiError, AgentMissing, WorkspaceError, PlanFileError) as exc:
+            err(f"Error: {exc}")
+            sys.exit(int(ExitCode.ERROR))
+        sys.exit(int(ExitCode.OK))
+
+    return wrapper
+
+
+def common(func: Callable[..., None]) -> Callable[..., None]:
+    options = [
+        click.option(
+            "-f",
+            "--file",
+            "path",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="The manifest (default telephony.yaml).",
+        ),
+        click.option("--env", "env", default=None, help="Environment from the manifest's environments: block."),
+        click.option("--var", "variables", multiple=True, metavar="K=V", help="Set a template variable."),
+        click.option("--sandbox", is_flag=True, help="Run against the local emulator (.telephony/sandbox.json)."),
+        click.option("--api-url", default=None, help="API base URL (else ELEVENLABS_BASE_URL, else the region)."),
+        click.option(
+            "--parallelism", type=click.IntRange(1, 64), default=8, show_default=True, help="Concurrent API requests."
+        ),
+        click.option("-v", "--verbose", is_flag=True, help="Log API retries and steps to stderr."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(ExitCode.ERROR, f"Error: --var expects K=V, got {pair!r}")
+        values[key] = value
+    return values
+
+
+def start(
+    path: Path | None, env: str | None, variables: dict[str, str], sandbox: bool, api_url: str | None, verbose: bool
+) -> Context:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    ctx = open_context(path or Path("telephony.yaml"), env, variables, sandbox=sandbox, api_url=api_url)
+    for warning in ctx.warnings:
+        err(str(warning))
+    return ctx
+
+
+def warn_dummies(ctx: Context) -> None:
+    dummied = sorted(getattr(ctx.environ, "dummied", set()))
+    if dummied:
+        err(f"Warning: sandbox: unset {', '.join(dummied)} replaced with dummy values.")
+
+
+# -- plan -------------------------------------------------------------------------------------
+
+
+def cmd_plan(
+    path: Path | None,
+    env: str | None,
+    variables: tuple[str, ...],
+    sandbox: bool,
+    api_url: str | None,
+    parallelism: int,
+    verbose: bool,
+    targets: tuple[str, ...],
+    out: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+) -> None:
+    values = parse_vars(variables)
+    ctx = start(path, env, values, sandbox, api_url, verbose)
+
+    async def run() -> Plan:
+        async with ctx.client(parallelism) as client:
+            return (await observe_and_plan(ctx, client, targets=targets))[1]
+
+    plan = asyncio.run(run())
+    blocked = plan.blocked()
+    render(plan, sys.stdout, fmt, blocked=blocked)
+    if out is not None:
+        write(out, PlanFile(plan, str(ctx.path), env, values))
+        err(f"Saved the plan to {out}. Apply it with: telephony apply {out}")
+    if detailed_exitcode:
+        if blocked:
+            fail(ExitCode.BLOCKED, "")
+        if plan.has_changes:
+            fail(ExitCode.CHANGES, "")
+
+
+# -- drift ------------------------------------------------------------------------------------
+
+
+def cmd_drift(
+    path: Path | None,
+    env: str | None,
+    variables: tuple[str, ...],
+    sandbox: bool,
+    api_url: str | None,
+    parallelism: int,
+    verbose: bool,
+    fmt: str,
+) -> None:
+    ctx = start(path, env, parse_vars(variables), sandbox, api_url, verbose)
+
+    async def run() -> Plan:
+        async with ctx.client(parallelism) as client:
+            return (await observe_and_plan(ctx, client))[1]
+
+    plan = asyncio.run(run())
+    render(plan, sys.stdout, fmt, mode="drift")
+    if plan.has_changes:
+        fail(ExitCode.CHANGES, "")
+
+
+# -- apply ------------------------------------------------------------------------------------
+
+
+def confirm(auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        fail(ExitCode.ERROR, "Error: no terminal to confirm on; re-run with --auto-approve to apply.")
+    answer = click.prompt(
+        "Do you want to apply these changes? Only 'yes' will be accepted", default="", show_default=False
+    )
+    if answer.strip() != "yes":
+        fail(ExitCode.ERROR, "Apply cancelled: nothing was changed.")
+
+
+def progress_printer(total: int) -> Callable[[StepResult, int, int], None]:
+    every = max(1, total // 10)
+
+    def show(result: StepResult, done: int, total: int) -> None:
+        if total <= 20:
+            suffix = f" ({result.resource_id})" if result.resource_id and result.status == "applied" else ""
+            err(f"{result.address}: {result.status}{suffix}")
+        elif done % every == 0 or done == total:
+            err(f"Applying: {done}/{total} steps done")
+
+    return show
+
+
+def print_report(report: ApplyReport) -> None:
+    applied, failed = report.by_status("applied"), report.by_status("failed")
+    skipped, mismatched = report.by_status("skipped"), report.by_status("mismatch")
+    click.echo("")
+    click.echo(
+        f"Apply report: {len(applied)} applied, {len(mismatched)} read-back mismatches, "
+        f"{len(failed)} failed, {len(skipped)} skipped."
+    )
+    for title, items in (("Failed", failed), ("Read-back mismatch", mismatched), ("Skipped", skipped)):
+        for item in items:
+            click.echo(f"  {title}: {item.address} ({item.action}): {item.message}")
+    if failed or skipped:
+        click.echo("Not everything was applied; re-run `telephony apply` to converge.")
+
+
+def exit_code(report: ApplyReport) -> ExitCode:
+    if report.by_status("failed") or report.by_status("skipped"):
+        return ExitCode.PARTIAL if report.changed_anything else ExitCode.ERROR
+    if report.by_status("mismatch"):
+        return ExitCode.READBACK_MISMATCH
+    return ExitCode.OK
+
+
+def cmd_apply(
+    path: Path | None,
+    env: str | None,
+    variables: tuple[str, ...],
+    sandbox: bool,
+    api_url: str | None,
+    parallelism: int,
+    verbose: bool,
+    auto_approve: bool,
+    allow_deletes: bool,
+    allow_replace: bool,
+    rotate_secrets: bool,
+    planfile: Path | None,
+) -> None:
+    saved = read(planfile) if planfile is not None else None
+    if saved is not None:
+        values, env = saved.variables, saved.env
+        path = path or Path(saved.manifest_path)
+        rotate_secrets = rotate_secrets or saved.rotate_secrets
+    else:
+        values = parse_vars(variables)
+    ctx = start(path, env, values, sandbox, api_url, verbose)
+
+    async def run() -> ExitCode:
+        async with ctx.client(parallelism) as client:
+            targets = tuple(saved.plan.targets) if saved else ()
+            live, plan = await observe_and_plan(ctx, client, rotate_secrets=rotate_secrets, targets=targets)
+            if saved is not None:
+                reasons = staleness(saved.plan, plan)
+                if reasons:
+                    fail(
+                        ExitCode.STALE_PLAN,
+                        "Error: the saved plan is stale; nothing was changed:\n"
+                        + "\n".join(f"  - {r}" for r in reasons)
+                        + "\nMake a new plan.",
+                    )
+            render_text(plan, sys.stdout)
+            if not plan.has_changes:
+                return ExitCode.OK
+            blocked = plan.blocked(allow_deletes=allow_deletes, allow_replace=allow_replace)
+            if blocked:
+                fail(ExitCode.BLOCKED, "Error: apply refused by a safety rule; nothing was changed.")
+            missing = missing_references(ctx, needed_references(ctx.manifest, plan))
+            if missing:
+                fail(
+                    ExitCode.ERROR,
+                    f"Error: environment variable(s) not set: {', '.join(missing)}; nothing was changed.",
+                )
+            warn_dummies(ctx)
+            if saved is None:
+                confirm(auto_approve)
+            applier = Applier(
+                client,
+                ctx.manifest,
+                live,
+                ctx.resolve,
+                rotate_secrets=rotate_secrets,
+                progress=progress_printer(len(plan.actionable)),
+            )
+            report = await applier.run(plan)
+            print_report(report)
+            code = exit_code(report)
+            if code == ExitCode.OK:
+                counts = plan.counts()
+                click.echo(
+                    f"Apply complete: {counts['create']} added, {counts['update']} changed, "
+                    f"{counts['replace']} replaced, {counts['delete']} destroyed."
+                )
+            return code
+
+    code = asyncio.run(run())
+    if code != ExitCode.OK:
+        fail(code, "")
+
 
 def register(group: click.Group) -> None:
-    """Add this module's commands to the `telephony` group."""
+    """Add plan, apply and drift to the `telephony` group."""
+
+    @group.command("plan")
+    @common
+    @click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="ADDRESS",
+        help="Plan only this resource (and what it depends on); repeatable.",
+    )
+    @click.option("--out", type=click.Path(path_type=Path), default=None, help="Save the plan for `apply PLANFILE`.")
+    @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+    @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 2 changes, 3 blocked, 1 error.")
+    @handled
+    def plan(**kwargs: Any) -> None:
+        """Show what apply would change in the workspace."""
+        cmd_plan(**kwargs)
+
+    @group.command("apply")
+    @common
+    @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+    @click.option("--allow-deletes", is_flag=True, help="Allow more number deletions than workspace.max_deletes.")
+    @click.option("--allow-replace", is_flag=True, help="Allow replacing numbers (delete and re-import).")
+    @click.option("--rotate-secrets", is_flag=True, help="Re-send write-only secrets (SIP passwords, webhook secrets).")
+    @click.argument("planfile", required=False, type=click.Path(path_type=Path))
+    @handled
+    def apply(**kwargs: Any) -> None:
+        """Apply the manifest (or a saved plan) to the workspace."""
+        cmd_apply(**kwargs)
+
+    @group.command("drift")
+    @common
+    @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+    @handled
+    def drift(**kwargs: Any) -> None:
+        """Report live values that differ from the manifest (read-only)."""
+        cmd_drift(**kwargs)

@@ -1,0 +1,338 @@
+"""The ElevenLabs REST client: the only module that speaks HTTP.
+
+It speaks the real API (paths and bodies from the API reference) over an injectable httpx
+transport, so the same code runs against production, the emulator on a port, or the emulator
+in-process (`--sandbox`). It returns raw JSON; `provisioner.mapping` turns that into models.
+
+Reliability rules:
+* concurrency is bounded by a semaphore (`parallelism`);
+* 429, 5xx and connection errors are retried with exponential backoff and full jitter,
+  honouring `Retry-After` (capped, so a hostile header cannot stall a run forever);
+* a create (POST) is never retried blindly: after an ambiguous failure (5xx, timeout, dropped
+  connection) the caller-supplied `lookup` is asked whether the write landed, and only if it did
+  not is the POST sent again. A 429 is not ambiguous (the request was refused) and is retried;
+* the API key is sent in a header and never logged, nor included in any error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+JSON = Any
+NUMBERS_V1 = "/v1/convai/phone-numbers"
+NUMBERS_V2 = "/v1/convai/v2/phone-numbers"
+AGENTS = "/v1/convai/agents"
+SETTINGS = "/v1/convai/settings"
+SECRETS = "/v1/convai/secrets"
+
+
+class ApiError(Exception):
+    """An API call failed for good. Carries the call (method + path), the status and the API's message."""
+
+    def __init__(self, method: str, path: str, status: int | None, message: str) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.message = message
+        where = f"{method} {path}"
+        what = f"HTTP {status}" if status is not None else "no response"
+        super().__init__(f"{where} failed ({what}): {message}")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try. Tests shrink the delays through environment variables (see workspace.py)."""
+
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    max_retry_after: float = 60.0
+
+    def backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        # Full jitter (AWS architecture blog): spreads retries of many concurrent writers.
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    retries: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after-ms")
+    if raw:
+        try:
+            return float(raw) / 1000
+        except ValueError:
+            pass
+    raw = response.headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def _message(response: httpx.Response) -> str:
+    """The API's own words: `detail.message`, a 422 `detail[]` list, or the raw text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300] or response.reason_phrase
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, dict):
+        return str(detail.get("message") or detail.get("status") or detail)
+    if isinstance(detail, list):
+        parts = []
+        for item in detail[:5]:
+            if isinstance(item, dict):
+                loc = ".".join(str(p) for p in item.get("loc", []))
+                parts.append(f"{loc}: {item.get('msg', '')}")
+        return "; ".join(parts) or str(detail)
+    if isinstance(detail, str):
+        return detail
+    return str(body)[:300]
+
+
+def _retryable_status(status: int) -> bool:
+    return status == 429 or status >= 500
+
+
+class ElevenLabsClient:
+    """Async client for the telephony surface of the ElevenLabs Agents Platform API."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        parallelism: int = 8,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self.stats = Stats()
+        self._semaphore = asyncio.Semaphore(max(1, parallelism))
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={"xi-api-key": api_key, "accept": "application/json"},
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        )
+
+    async def __aenter__(self) -> ElevenLabsClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- transport -------------------------------------------------------------------------
+
+    async def _send_once(self, method: str, path: str, params: dict[str, Any] | None, body: JSON) -> httpx.Response:
+        async with self._semaphore:
+            self.stats.requests += 1
+            kwargs: dict[str, Any] = {"params": params}
+            if body is not None:
+                kwargs["json"] = body
+            response = await self._http.request(method, path, **kwargs)
+        key = str(response.status_code)
+        self.stats.by_status[key] = self.stats.by_status.get(key, 0) + 1
+        return response
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: JSON = None,
+        retry_ambiguous: bool = True,
+        gone_ok: bool = False,
+    ) -> httpx.Response:
+        """Send with retries. With `retry_ambiguous=False` an ambiguous failure is raised as
+        `_Ambiguous` so the caller can check whether the write landed before trying again."""
+        attempt = 0
+        while True:
+            try:
+                response = await self._send_once(method, path, params, body)
+            except httpx.TransportError as exc:
+                # Connection refused before sending is safe to retry; everything else may have landed.
+                safe = isinstance(exc, httpx.ConnectError)
+                if not retry_ambiguous and not safe:
+                    raise _Ambiguous(f"{type(exc).__name__}") from exc
+                if attempt + 1 >= self.retry.max_attempts:
+                    raise ApiError(method, path, None, f"connection failed: {type(exc).__name__}") from exc
+                await self._sleep(method, path, attempt, None, type(exc).__name__)
+                attempt += 1
+                continue
+            if response.is_success:
+                return response
+            if gone_ok and response.status_code == 404 and attempt > 0:
+                # A retried DELETE whose first attempt landed answers 404: the goal is reached.
+                return response
+            if not _retryable_status(response.status_code) or attempt + 1 >= self.retry.max_attempts:
+                raise ApiError(method, path, response.status_code, _message(response))
+            if not retry_ambiguous and response.status_code != 429:
+                raise _Ambiguous(f"HTTP {response.status_code}")
+            await self._sleep(method, path, attempt, _retry_after(response), f"HTTP {response.status_code}")
+            attempt += 1
+
+    async def _sleep(self, method: str, path: str, attempt: int, retry_after: float | None, why: str) -> None:
+        delay = self.retry.backoff(attempt, retry_after)
+        self.stats.retries += 1
+        log.debug("retry: method=%s path=%s attempt=%d reason=%s delay=%.2f", method, path, attempt + 1, why, delay)
+        await asyncio.sleep(delay)
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> JSON:
+        response = await self.request(method, path, **kwargs)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return None
+
+    async def create_idempotent(
+        self,
+        path: str,
+        body: JSON,
+        lookup: Callable[[], Awaitable[str | None]],
+    ) -> tuple[str | None, JSON]:
+        """POST a create; after an ambiguous failure, `lookup()` finds the resource if the write
+        landed. Returns (existing id found by lookup, None) or (None, response JSON)."""
+        for attempt in range(self.retry.max_attempts):
+            try:
+                response = await self.request("POST", path, body=body, retry_ambiguous=False)
+                return None, response.json() if response.content else None
+            except _Ambiguous as exc:
+                log.debug("create: ambiguous failure path=%s reason=%s; looking up", path, exc)
+                found = await lookup()
+                if found is not None:
+                    return found, None
+                await self._sleep("POST", path, attempt, None, str(exc))
+        raise ApiError("POST", path, None, "gave up after repeated ambiguous failures")
+
+    # -- phone numbers ----------------------------------------------------------------------
+
+    async def list_phone_numbers(self) -> list[JSON]:
+        """Every number in the workspace, following v2 cursor pages (v1 bare array as a fallback)."""
+        numbers: list[JSON] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"page_size": 100}
+            if cursor:
+                params["cursor"] = cursor
+            try:
+                page = await self._json("GET", NUMBERS_V2, params=params)
+            except ApiError as exc:
+                if exc.status in (404, 405) and not numbers:
+                    listed = await self._json("GET", NUMBERS_V1)
+                    return list(listed or [])
+                raise
+            numbers.extend(page.get("phone_numbers", []))
+            cursor = page.get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                return numbers
+
+    async def find_phone_number(self, e164: str) -> JSON | None:
+        for item in await self.list_phone_numbers():
+            if item.get("phone_number") == e164:
+                return item
+        return None
+
+    async def get_phone_number(self, phone_number_id: str) -> JSON:
+        return await self._json("GET", f"{NUMBERS_V1}/{phone_number_id}")
+
+    async def import_phone_number(self, body: JSON) -> str:
+        """Import a number, never twice: an ambiguous failure is resolved by looking the number up."""
+        e164 = body["phone_number"]
+
+        async def lookup() -> str | None:
+            found = await self.find_phone_number(e164)
+            return str(found["phone_number_id"]) if found else None
+
+        existing, created = await self.create_idempotent(NUMBERS_V1, body, lookup)
+        if existing is not None:
+            return existing
+        return str(created["phone_number_id"])
+
+    async def update_phone_number(self, phone_number_id: str, body: JSON) -> JSON:
+        return await self._json("PATCH", f"{NUMBERS_V1}/{phone_number_id}", body=body)
+
+    async def delete_phone_number(self, phone_number_id: str) -> None:
+        await self.request("DELETE", f"{NUMBERS_V1}/{phone_number_id}", gone_ok=True)
+
+    # -- agents, settings, secrets ------------------------------------------------------------
+
+    async def get_agent(self, agent_id: str) -> JSON:
+        return await self._json("GET", f"{AGENTS}/{agent_id}")
+
+    async def update_agent(self, agent_id: str, body: JSON) -> JSON:
+        return await self._json("PATCH", f"{AGENTS}/{agent_id}", body=body)
+
+    async def get_settings(self) -> JSON:
+        return await self._json("GET", SETTINGS)
+
+    async def update_settings(self, body: JSON) -> JSON:
+        return await self._json("PATCH", SETTINGS, body=body)
+
+    async def list_secrets(self) -> list[JSON]:
+        secrets: list[JSON] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"page_size": 100}
+            if cursor:
+                params["cursor"] = cursor
+            page = await self._json("GET", SECRETS, params=params)
+            secrets.extend(page.get("secrets", []))
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return secrets
+
+    async def create_secret(self, name: str, value: str) -> str:
+        """Create a workspace secret, or return the id of the one already named so (never a duplicate)."""
+
+        async def lookup() -> str | None:
+            for secret in await self.list_secrets():
+                if secret.get("name") == name:
+                    return str(secret["secret_id"])
+            return None
+
+        existing = await lookup()
+        if existing is not None:
+            await self.update_secret(existing, name, value)
+            return existing
+        found, created = await self.create_idempotent(SECRETS, {"type": "new", "name": name, "value": value}, lookup)
+        return found if found is not None else str(created["secret_id"])
+
+    async def update_secret(self, secret_id: str, name: str, value: str) -> None:
+        await self._json("PATCH", f"{SECRETS}/{secret_id}", body={"type": "update", "name": name, "value": value})
+
+    async def delete_secret(self, secret_id: str) -> None:
+        await self.request("DELETE", f"{SECRETS}/{secret_id}", gone_ok=True)
+
+
+class _Ambiguous(Exception):
+    """Internal: a write may or may not have landed."""

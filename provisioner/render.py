@@ -1,0 +1,281 @@
+"""Render a Plan: Terraform-style text, JSON for machines, Markdown for pull-request comments.
+
+Renderers share one signature, `render_<format>(plan, out, *, mode, ...)`, and write to a file
+handle so tests pass a StringIO. The plan holds no secret values, so nothing here can leak one;
+sensitive fields are still masked explicitly in every format.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from typing import IO, Any, Literal
+
+import jinja2
+from rich.console import Console
+from rich.text import Text
+
+from provisioner.plan import Plan, ResourceChange
+
+Mode = Literal["plan", "drift"]
+MARKER = "<!-- telephony-plan -->"
+DRIFT_NOTE = (
+    "Without a state file an out-of-band edit and an unapplied manifest change look the same: "
+    "drift reports every difference. Run it on the branch that was applied."
+)
+_SYMBOL = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "no-op": " "}
+_STYLE = {"create": "green", "update": "yellow", "replace": "magenta", "delete": "red", "no-op": "dim"}
+_PLAN_WORDS = {
+    "create": "will be created",
+    "update": "will be updated in-place",
+    "replace": "must be replaced",
+    "delete": "will be destroyed",
+}
+_DRIFT_WORDS = {
+    "create": "is declared but missing from the workspace",
+    "update": "differs from the manifest",
+    "replace": "differs in a way that needs a replace",
+    "delete": "exists but is not declared (workspace.prune: true)",
+}
+_ACTIONS = {
+    "create": ["create"],
+    "update": ["update"],
+    "replace": ["delete", "create"],
+    "delete": ["delete"],
+    "no-op": ["no-op"],
+}
+
+
+def value_text(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return value if value.startswith("(") and value.endswith(")") else json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def summary_line(plan: Plan, mode: Mode = "plan") -> str:
+    counts = plan.counts()
+    if not plan.has_changes:
+        return "No changes. The workspace matches the manifest." if mode == "plan" else "No drift."
+    return (
+        f"{'Plan' if mode == 'plan' else 'Drift'}: {counts['create']} to add, {counts['update']} to change, "
+        f"{counts['replace']} to replace, {counts['delete']} to destroy."
+    )
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict) and value:
+        rows = []
+        for key, item in value.items():
+            rows += _flatten(item, f"{prefix}.{key}" if prefix else str(key))
+        return rows
+    return [(prefix, value)]
+
+
+def change_lines(change: ResourceChange) -> list[tuple[str, str]]:
+    """(symbol, text) lines describing one change's fields."""
+    lines: list[tuple[str, str]] = []
+    if change.action in ("create", "delete"):
+        sign = "+" if change.action == "create" else "-"
+        view = change.after if change.action == "create" else change.before
+        for path, value in _flatten(view or {}):
+            lines.append((sign, f"{path} = {value_text(value)}"))
+        for field in change.fields:
+            if field.sensitive:
+                lines.append((sign, f"{field.path} = (sensitive value, write-only)"))
+        return lines
+    for field in change.fields:
+        if field.sensitive:
+            note = f"  # {field.note}" if field.note else ""
+            lines.append(("~", f"{field.path} = (sensitive value){note}"))
+            continue
+        if field.before is None and field.after is not None:
+            for path, value in _flatten(field.after, field.path):
+                lines.append(("+", f"{path} = {value_text(value)}"))
+        elif field.after is None and field.before is not None:
+            for path, value in _flatten(field.before, field.path):
+                lines.append(("-", f"{path} = {value_text(value)}"))
+        else:
+            lines.append(("~", f"{field.path or '(value)'} = {value_text(field.before)} -> {value_text(field.after)}"))
+    return lines
+
+
+def _heading(change: ResourceChange, mode: Mode) -> str:
+    words = (_PLAN_WORDS if mode == "plan" else _DRIFT_WORDS)[change.action]
+    text = f"# {change.address} {words}"
+    if change.reason:
+        text += f" ({change.reason})"
+    return text
+
+
+def make_console(out: IO[str], *, color: bool | None = None) -> Console:
+    """Colours unless NO_COLOR is set or the stream is not a terminal (rich checks both)."""
+    if color is None:
+        color = out.isatty() and "NO_COLOR" not in os.environ
+    return Console(file=out, force_terminal=color, no_color=not color, highlight=False, soft_wrap=True, width=200)
+
+
+def render_text(
+    plan: Plan,
+    out: IO[str],
+    *,
+    mode: Mode = "plan",
+    blocked: list[str] | None = None,
+    color: bool | None = None,
+) -> None:
+    console = make_console(out, color=color)
+    actionable = plan.actionable
+    if actionable:
+        intro = (
+            "telephony will perform the following actions:"
+            if mode == "plan"
+            else "Live values differ from the manifest:"
+        )
+        console.print(intro + "\n")
+    for change in actionable:
+        style = _STYLE[change.action]
+        console.print(Text("  " + _heading(change, mode), style="bold"))
+        head = Text(f"  {_SYMBOL[change.action]} ", style=style)
+        head.append(f'{change.kind} "{change.name}" {{', style="")
+        console.print(head)
+        for sign, text in change_lines(change):
+            line = Text("      ")
+            line.append(sign, style=_STYLE.get({"+": "create", "-": "delete", "~": "update"}.get(sign, "no-op")))
+            line.append(" " + text)
+            console.print(line)
+        console.print("    }\n")
+    if plan.unmanaged:
+        console.print(Text("Unmanaged numbers (not in the manifest; never touched):", style="bold"))
+        for item in plan.unmanaged:
+            console.print(f"  {item.number}  {json.dumps(item.label)}  {item.provider}  {item.phone_number_id}")
+        console.print("")
+    notes = list(plan.notes) if actionable else []
+    notes += [DRIFT_NOTE] if mode == "drift" else []
+    for note in notes:
+        console.print(Text(f"Note: {note}", style="dim"))
+    if notes:
+        console.print("")
+    console.print(Text(summary_line(plan, mode), style="bold"))
+    for reason in blocked or []:
+        console.print(Text(f"Blocked: {reason}", style="bold red"))
+
+
+def plan_json(plan: Plan, *, mode: Mode = "plan", blocked: list[str] | None = None) -> dict[str, Any]:
+    """Terraform-like JSON: format_version, resource_changes[] with actions and sensitive masks."""
+    changes = []
+    for change in plan.changes:
+        mask: dict[str, Any] = {}
+        for field in change.fields:
+            if field.sensitive:
+                node = mask
+                parts = field.path.split(".")
+                for part in parts[:-1]:
+                    node = node.setdefault(part, {})
+                node[parts[-1]] = True
+        changes.append(
+            {
+                "address": change.address,
+                "type": change.kind,
+                "name": change.name,
+                "change": {
+                    "actions": _ACTIONS[change.action],
+                    "before": change.before,
+                    "after": change.after,
+                    "before_sensitive": mask if change.before is not None else False,
+                    "after_sensitive": mask if change.after is not None else False,
+                },
+                "fields": [
+                    {"path": f.path, "before": f.before, "after": f.after, "sensitive": f.sensitive, "note": f.note}
+                    for f in change.fields
+                ],
+                "reason": change.reason,
+                "depends_on": list(change.depends_on),
+                "notes": list(change.notes),
+            }
+        )
+    return {
+        "format_version": "1.0",
+        "mode": mode,
+        "resource_changes": changes,
+        "unmanaged": [
+            {
+                "number": u.number,
+                "label": u.label,
+                "provider": u.provider,
+                "phone_number_id": u.phone_number_id,
+                "agent_id": u.agent_id,
+            }
+            for u in plan.unmanaged
+        ],
+        "summary": plan.counts(),
+        "has_changes": plan.has_changes,
+        "blocked": list(blocked or []),
+        "notes": list(plan.notes) + ([DRIFT_NOTE] if mode == "drift" else []),
+        "manifest_digest": plan.manifest_digest,
+        "workspace": dict(plan.workspace),
+        "checksum": plan.checksum(),
+    }
+
+
+def render_json(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: list[str] | None = None) -> None:
+    json.dump(plan_json(plan, mode=mode, blocked=blocked), out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def _template() -> jinja2.Template:
+    source = resources.files("provisioner").joinpath("templates/plan.md.j2").read_text(encoding="utf-8")
+    env = jinja2.Environment(autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    return env.from_string(source)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: list[str] | None = None) -> None:
+    rows = []
+    for change in plan.actionable:
+        if change.action in ("create", "delete"):
+            fields = "(new)" if change.action == "create" else "(removed)"
+        else:
+            fields = ", ".join(f"`{f.path}`" for f in change.fields if f.path) or "—"
+        rows.append(
+            {
+                "action": change.action,
+                "symbol": _SYMBOL[change.action],
+                "address": change.address,
+                "fields": _cell(fields),
+                "reason": _cell(change.reason or ""),
+            }
+        )
+    details = []
+    for change in plan.actionable:
+        body = [_heading(change, mode), f'{_SYMBOL[change.action]} {change.kind} "{change.name}" {{']
+        body += [f"{sign}     {text}" for sign, text in change_lines(change)]
+        body.append("  }")
+        details.append("\n".join(body))
+    out.write(
+        _template().render(
+            marker=MARKER,
+            mode=mode,
+            summary=summary_line(plan, mode),
+            rows=rows,
+            details=details,
+            unmanaged=plan.unmanaged,
+            notes=list(plan.notes) + ([DRIFT_NOTE] if mode == "drift" else []),
+            blocked=blocked or [],
+            workspace=plan.workspace,
+            cell=_cell,
+        )
+    )
+
+
+def render(plan: Plan, out: IO[str], fmt: str, *, mode: Mode = "plan", blocked: list[str] | None = None) -> None:
+    if fmt == "json":
+        render_json(plan, out, mode=mode, blocked=blocked)
+    elif fmt == "markdown":
+        render_markdown(plan, out, mode=mode, blocked=blocked)
+    else:
+        render_text(plan, out, mode=mode, blocked=blocked)

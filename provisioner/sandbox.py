@@ -1,0 +1,64 @@
+"""`--sandbox`: every command against the in-process emulator, state in `.telephony/sandbox.json`.
+
+A new sandbox starts with the agents the manifest names (agents are authored elsewhere, so the
+emulator would not know them), and `${VAR}` references that are not set resolve to dummy values
+there, with a warning, so the quick start needs no real credentials.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import httpx
+
+from provisioner.manifest import Manifest
+from provisioner.workspace import SANDBOX_URL, Target
+
+log = logging.getLogger(__name__)
+STATE_FILE = Path(".telephony/sandbox.json")
+SANDBOX_KEY = "sandbox"
+
+
+def sandbox_transport(manifest: Manifest, state_file: Path = STATE_FILE) -> httpx.AsyncBaseTransport:
+    # Imported here: the emulator (FastAPI) is only needed when --sandbox is used.
+    from provisioner.emulator import EmulatorTransport, build_app
+
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    app = build_app(state_file=state_file)
+    store = app.state.store
+    for alias, agent in manifest.agents.items():
+        store.ensure_agent(agent.id, name=alias)
+    return EmulatorTransport(app)
+
+
+def sandbox_target() -> Target:
+    return Target(SANDBOX_URL, SANDBOX_KEY)
+
+
+class DummyEnviron(Mapping[str, str]):
+    """The process environment, with a dummy value for any variable that is not set."""
+
+    def __init__(self, base: Mapping[str, str] | None = None) -> None:
+        self._base = dict(os.environ if base is None else base)
+        self.dummied: set[str] = set()
+
+    def __getitem__(self, key: str) -> str:
+        if self._base.get(key):
+            return self._base[key]
+        self.dummied.add(key)
+        return f"sandbox-dummy-{key.lower()}"
+
+    def get(self, key: str, default: object = None) -> str:
+        return self[key]
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._base)
+
+    def __len__(self) -> int:
+        return len(self._base)
