@@ -10,12 +10,16 @@
 - `emulator_app`: `build_app(api_keys=["test-key"])`, fresh per test.
 - `asgi_client`: an `httpx.AsyncClient` on `emulator_app` through `EmulatorTransport`
   (base URL `http://emulator`, api key set); use it in `@pytest.mark.anyio` tests.
+- `openapi`: validates a response body against the official spec in `tests/data/`
+  (`openapi.validate(method, path, status, body)`; raises `jsonschema.ValidationError`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -24,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 from fastapi import FastAPI
 
@@ -178,3 +183,61 @@ async def asgi_client(emulator_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]
         transport=transport, base_url="http://emulator", headers={"xi-api-key": API_KEY}
     ) as client:
         yield client
+
+
+SPEC_PATH = Path(__file__).parent / "data" / "elevenlabs-openapi.json"
+
+
+class OpenApiValidator:
+    """Response bodies checked against the official OpenAPI spec (JSON Schema 2020-12)."""
+
+    def __init__(self, spec_path: Path = SPEC_PATH) -> None:
+        spec = json.loads(spec_path.read_text())
+        schemas = spec["components"]["schemas"]
+        # The spec has two dangling refs; alias them as Prism users do.
+        for suffix in ("-Input", "-Output"):
+            schemas.setdefault(f"DynamicVariablesConfig{suffix}", {"$ref": "#/components/schemas/DynamicVariablesConfig"})
+        self.components = spec["components"]
+        self.paths = spec["paths"]
+        self._templates = [(re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(p)) + "$"), p) for p in self.paths]
+        self._validators: dict[tuple[str, str, int], jsonschema.Draft202012Validator | None] = {}
+
+    def template(self, path: str) -> str | None:
+        exact = path if path in self.paths else None
+        if exact:
+            return exact
+        return next((t for rx, t in self._templates if rx.match(path)), None)
+
+    def schema_for(self, method: str, path: str, status: int) -> dict[str, Any] | None:
+        template = self.template(path)
+        if template is None:
+            return None
+        operation = self.paths[template].get(method.lower())
+        if operation is None:
+            return None
+        response = operation["responses"].get(str(status))
+        if response is None:
+            raise AssertionError(f"{method} {template}: status {status} is not documented")
+        schema: dict[str, Any] | None = response.get("content", {}).get("application/json", {}).get("schema")
+        return schema
+
+    def validate(self, method: str, path: str, status: int, body: Any) -> bool:
+        """True if validated; False if the spec has no such operation (e.g. the v2 list)."""
+        key = (method.upper(), self.template(path) or path, status)
+        if key not in self._validators:
+            schema = self.schema_for(method, path, status)
+            self._validators[key] = (
+                None
+                if schema is None
+                else jsonschema.Draft202012Validator({**schema, "components": self.components})
+            )
+        validator = self._validators[key]
+        if validator is None:
+            return self.template(path) is not None  # documented without a body schema (e.g. 204)
+        validator.validate(body)
+        return True
+
+
+@pytest.fixture(scope="session")
+def openapi() -> OpenApiValidator:
+    return OpenApiValidator()
