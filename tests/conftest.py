@@ -195,11 +195,14 @@ class OpenApiValidator:
         spec = json.loads(spec_path.read_text())
         schemas = spec["components"]["schemas"]
         # The spec has two dangling refs; alias them as Prism users do.
+        alias = {"$ref": "#/components/schemas/DynamicVariablesConfig"}
         for suffix in ("-Input", "-Output"):
-            schemas.setdefault(f"DynamicVariablesConfig{suffix}", {"$ref": "#/components/schemas/DynamicVariablesConfig"})
+            schemas.setdefault(f"DynamicVariablesConfig{suffix}", alias)
         self.components = spec["components"]
         self.paths = spec["paths"]
-        self._templates = [(re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(p)) + "$"), p) for p in self.paths]
+        self._templates = [
+            (re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(p)) + "$"), p) for p in self.paths
+        ]
         self._validators: dict[tuple[str, str, int], jsonschema.Draft202012Validator | None] = {}
 
     def template(self, path: str) -> str | None:
@@ -227,9 +230,7 @@ class OpenApiValidator:
         if key not in self._validators:
             schema = self.schema_for(method, path, status)
             self._validators[key] = (
-                None
-                if schema is None
-                else jsonschema.Draft202012Validator({**schema, "components": self.components})
+                None if schema is None else jsonschema.Draft202012Validator({**schema, "components": self.components})
             )
         validator = self._validators[key]
         if validator is None:

@@ -182,7 +182,11 @@ def test_sip_import_and_trunk_updates(sdk: ElevenLabs, recorder: Recorder) -> No
     # A trunk config replaces the stored one whole; credentials without a password keep it.
     numbers.update(
         pid,
-        outbound_trunk_config={"address": "10.0.0.9", "credentials": {"username": "u2"}, "enabled_codecs": ["PCMU/8000"]},
+        outbound_trunk_config={
+            "address": "10.0.0.9",
+            "credentials": {"username": "u2"},
+            "enabled_codecs": ["PCMU/8000"],
+        },
         livekit_stack="static",
     )
     raw = recorder.last("PATCH", f"/v1/convai/phone-numbers/{pid}")
