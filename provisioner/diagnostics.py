@@ -67,12 +67,14 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
 
 def render_text(diagnostics: Sequence[Diagnostic]) -> str:
     """One `FILE:LINE:COL: severity: message` line per diagnostic, then a summary line."""
+    return "".join(f"{d}\n" for d in diagnostics) + summary(diagnostics) + "\n"
+
+
+def summary(diagnostics: Sequence[Diagnostic]) -> str:
+    """`valid: 0 errors, 2 warnings` or `invalid: ...`."""
     errors = sum(d.severity == "error" for d in diagnostics)
-    warnings = len(diagnostics) - errors
-    lines = [str(d) for d in diagnostics]
     verdict = "invalid" if errors else "valid"
-    lines.append(f"{verdict}: {_count(errors, 'error')}, {_count(warnings, 'warning')}")
-    return "\n".join(lines) + "\n"
+    return f"{verdict}: {_count(errors, 'error')}, {_count(len(diagnostics) - errors, 'warning')}"
 
 
 def render_json(diagnostics: Sequence[Diagnostic], *, file: str) -> str:

@@ -1,7 +1,87 @@
-"""Placeholder: commands of this module are being built."""
+"""`telephony validate` and `telephony schema`.
+
+validate needs no secrets and no network, so it can run on every pull request. Exit codes:
+0 valid (warnings allowed), 1 invalid; `--strict` counts warnings as errors.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
 
 import click
+
+from provisioner.diagnostics import Diagnostic, ManifestInvalid, has_errors, render_json, sort, summary
+from provisioner.exitcodes import ExitCode
+from provisioner.loader import declared_environments, load
+from provisioner.manifest_schema import schema_text
 
 
 def register(group: click.Group) -> None:
     """Add this module's commands to the `telephony` group."""
+    group.add_command(validate)
+    group.add_command(schema)
+
+
+def parse_vars(values: tuple[str, ...]) -> dict[str, str]:
+    """`--var K=V` options as a mapping (shared with the reconciler's commands)."""
+    result: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected NAME=VALUE, got '{item}'", param_hint="--var")
+        result[key.strip()] = value
+    return result
+
+
+@click.command()
+@click.option(
+    "-f", "--file", "file", default="telephony.yaml", show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path), help="The manifest to check.",
+)
+@click.option("--env", "env", metavar="NAME", help="Environment whose vars render the file (default: each one).")
+@click.option("--var", "var", multiple=True, metavar="K=V", help="Template variable vars.K (repeatable).")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def validate(file: Path, env: str | None, var: tuple[str, ...], strict: bool, fmt: str) -> None:
+    """Check a manifest offline: schema, references, formats and risky settings.
+
+    Prints every problem as FILE:LINE:COL: severity: message. Exit 0 when valid (warnings
+    allowed), 1 when not. Without --env, a manifest with environments is checked in each.
+    """
+    diagnostics = run(file, env=env, variables=parse_vars(var), strict=strict)
+    if fmt == "json":
+        click.echo(render_json(diagnostics, file=str(file)), nl=False)
+    else:
+        _print_text(diagnostics)
+    sys.exit(int(ExitCode.ERROR if has_errors(diagnostics) else ExitCode.OK))
+
+
+@click.command()
+def schema() -> None:
+    """Print the manifest's JSON Schema (as in schemas/telephony.schema.json)."""
+    click.echo(schema_text(), nl=False)
+
+
+def run(
+    file: Path, *, env: str | None, variables: Mapping[str, str], strict: bool,
+    environ: Mapping[str, str] | None = None,
+) -> list[Diagnostic]:
+    """Every diagnostic for `file`, across each declared environment when `env` is None."""
+    declared: list[str | None] = list(declared_environments(file))
+    environments = [env] if env is not None else (declared or [None])
+    found: list[Diagnostic] = []
+    for name in environments:
+        try:
+            found += load(file, env=name, variables=variables, environ=environ, strict=strict).diagnostics
+        except ManifestInvalid as exc:
+            found += exc.diagnostics
+    return sort(found)
+
+
+def _print_text(diagnostics: list[Diagnostic]) -> None:
+    for diagnostic in diagnostics:
+        colour = "red" if diagnostic.severity == "error" else "yellow"
+        click.secho(str(diagnostic), fg=colour)
+    click.echo(summary(diagnostics))

@@ -35,14 +35,16 @@ class Context:
         names = self.broken.get(section)
         return names is not None and (not names or name in names)
 
-    def value_to_check(self, value: str) -> tuple[str | None, bool]:
-        """(value, from_environment) for format checks: a `${VAR}` reference is checked through
-        the variable's value when it is set (and then must never be printed), else skipped."""
-        if not secrets.has_reference(value):
-            return value, False
+    def value_to_check(self, value: str) -> tuple[str | None, str]:
+        """(value, how to name it) for a format check. A `${VAR}` reference is checked through
+        the variable's value when set (skipped when not), and is then named, never shown."""
+        names = secrets.references(value)
+        if not names:
+            return value, f"'{value}'"
+        shown = "the value of " + ", ".join(f"${{{name}}}" for name in names)
         if secrets.unset(value, self.environ):
-            return None, True
-        return secrets.resolve(value, self.environ), True
+            return None, shown
+        return secrets.resolve(value, self.environ), shown
 
 
 def did_you_mean(word: str, options: Sequence[str]) -> str:

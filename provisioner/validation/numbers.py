@@ -18,9 +18,10 @@ def check(context: Context) -> None:
 
 def _numbers(context: Context) -> None:
     for name, number in context.manifest.phone_numbers.items():
-        value, from_env = context.value_to_check(number.number)
+        value, shown = context.value_to_check(number.number)
         if value is not None and not formats.is_e164(value):
-            message = "the value of the variable is not an E.164 number" if from_env else formats.e164_problem(value)
+            from_env = value != number.number
+            message = f"{shown} is not an E.164 number" if from_env else formats.e164_problem(value)
             context.error(("phone_numbers", name, "number"), message, "e164")
 
 
@@ -66,9 +67,8 @@ def _declared(names: list[str], section: str) -> str:
 def _twilio(context: Context, name: str, number: TwilioNumber) -> None:
     path = ("phone_numbers", name, "twilio")
     twilio = number.twilio
-    sid, from_env = context.value_to_check(twilio.account_sid)
+    sid, shown = context.value_to_check(twilio.account_sid)
     if sid is not None and not formats.TWILIO_SID.match(sid):
-        shown = "the value of the variable" if from_env else f"'{sid}'"
         message = f"{shown} is not a Twilio SID: 'AC' (account) or 'SK' (API key) followed by 32 hex digits"
         context.error((*path, "account_sid"), message, "twilio-sid")
     if sid is not None and sid.startswith("SK") and twilio.account_auth_token is None:

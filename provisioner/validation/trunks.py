@@ -22,10 +22,11 @@ def check(context: Context) -> None:
 
 
 def _outbound(context: Context, path: tuple[str, ...], trunk: SipTrunk, outbound: OutboundTrunk) -> None:
-    value, from_env = context.value_to_check(outbound.address)
+    value, shown = context.value_to_check(outbound.address)
     problem = formats.sip_address_problem(value) if value is not None else None
     if problem is not None:
-        message = "the variable's value is not a host or IP" if from_env else problem
+        from_env = value != outbound.address
+        message = f"{shown} is not a host or IP (optionally :port)" if from_env else problem
         context.error((*path, "address"), message, "sip-address")
     if outbound.transport == "udp":
         message = "transport udp: signalling is unencrypted and ElevenLabs documents UDP as unavailable; prefer tls"

@@ -23,11 +23,10 @@ def check(context: Context) -> None:
 
 
 def _webhook(context: Context, path: Path, webhook: Webhook) -> None:
-    url, from_env = context.value_to_check(webhook.url)
+    url, shown = context.value_to_check(webhook.url)
     problem = formats.webhook_url_problem(url) if url is not None else None
     if problem is not None:
-        subject = "the variable's value" if from_env else f"'{url}'"
-        context.error((*path, "url"), f"{subject} {problem}", "webhook-url")
+        context.error((*path, "url"), f"{shown} {problem}", "webhook-url")
     for name in webhook.headers:
         if not formats.HTTP_HEADER_NAME.match(name):
             context.error((*path, "headers", name), f"'{name}' is not an HTTP header name", "http-header", at="key")
