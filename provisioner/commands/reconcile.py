@@ -272,10 +272,10 @@ def cmd_apply(
                         + "\n".join(f"  - {r}" for r in reasons)
                         + "\nMake a new plan.",
                     )
-            render_text(plan, sys.stdout)
+            blocked = plan.blocked(allow_deletes=allow_deletes, allow_replace=allow_replace)
+            render_text(plan, sys.stdout, blocked=blocked)
             if not plan.has_changes:
                 return ExitCode.OK
-            blocked = plan.blocked(allow_deletes=allow_deletes, allow_replace=allow_replace)
             if blocked:
                 fail(ExitCode.BLOCKED, "Error: apply refused by a safety rule; nothing was changed.")
             missing = missing_references(ctx, needed_references(ctx.manifest, plan))

@@ -1,0 +1,148 @@
+"""End-to-end fixtures: the emulator as a real server (subprocess, real port), the CLI as a subprocess.
+
+`seeded_server` starts `telephony emulator serve --seed FILE` once per module (agents with fixed
+ids and prompts the tests check are never touched, plus one number the manifest does not
+declare) and resets it to that seed before each test. `cli` runs `python -m provisioner ...`
+with the API key and URL in the environment, records every stdout/stderr and plan file so a test
+can assert no secret value ever appeared in any of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+API_KEY = "e2e-key"
+SUPPORT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
+SALES = "agent_4801k3ttaq12ewp8b7qv5rfysabc"
+PROMPTS = {SUPPORT: "You are the support agent. Be kind.", SALES: "You are the sales agent. Be brief."}
+UNMANAGED = "+14155550999"
+SECRETS = {
+    "TWILIO_ACCOUNT_SID": "AC" + "5e" * 16,
+    "TWILIO_AUTH_TOKEN": "tw-token-Zq81vXpL0",
+    "PBX_SIP_PASSWORD": "sip-out-pw-Kd93mQ",
+    "PBX_INBOUND_PASSWORD": "sip-in-pw-Vb27nR",
+    "CRM_WEBHOOK_TOKEN": "crm-hook-token-Hx55wE",
+}
+SEED = {
+    "agents": [
+        {"agent_id": SUPPORT, "name": "Support",
+         "conversation_config": {"agent": {"prompt": {"prompt": PROMPTS[SUPPORT]}, "first_message": "Hi!"}}},
+        {"agent_id": SALES, "name": "Sales",
+         "conversation_config": {"agent": {"prompt": {"prompt": PROMPTS[SALES]}}}},
+    ],
+    "phone_numbers": [
+        {"provider": "twilio", "phone_number": UNMANAGED, "label": "Legacy line (not in the manifest)",
+         "sid": "AC" + "0" * 32, "token": "legacy-token"},
+    ],
+}
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[str]
+    url: str
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"xi-api-key": API_KEY}, timeout=10)
+
+    def control(self, method: str, path: str, body: Any = None) -> Any:
+        response = httpx.request(method, f"{self.url}/_emulator/{path}", json=body, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+
+def start_server(tmp: Path, seed: dict[str, Any] | None = None) -> Server:
+    seed_file = tmp / "seed.json"
+    seed_file.write_text(json.dumps(seed or SEED))
+    cmd = [sys.executable, "-m", "provisioner", "emulator", "serve", "--port", "0", "--api-key", API_KEY,
+           "--seed", str(seed_file)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or []], daemon=True).start()
+    while True:
+        try:
+            line = lines.get(timeout=20)
+        except queue.Empty:
+            proc.kill()
+            raise RuntimeError("emulator did not start") from None
+        if line.startswith("Emulator listening on "):
+            return Server(proc, line.split(" on ", 1)[1].strip())
+
+
+@pytest.fixture(scope="module")
+def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = start_server(tmp_path_factory.mktemp("emulator"))
+    yield server
+    server.proc.terminate()
+    try:
+        server.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+
+
+@pytest.fixture
+def server(seeded_server: Server) -> Server:
+    seeded_server.control("POST", "reset")
+    seeded_server.control("DELETE", "faults")
+    seeded_server.control("DELETE", "drop-fields")
+    return seeded_server
+
+
+@dataclass
+class Cli:
+    cwd: Path
+    server: Server
+    outputs: list[str] = field(default_factory=list)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "TELEPHONY_"))}
+        env.update(SECRETS)
+        env.update(
+            ELEVENLABS_API_KEY=API_KEY,
+            ELEVENLABS_BASE_URL=self.server.url,
+            TELEPHONY_RETRY_BASE_DELAY="0.01",
+            TELEPHONY_RETRY_MAX_DELAY="0.05",
+            TELEPHONY_RETRY_AFTER_CAP="0",
+            NO_COLOR="1",
+        )
+        env.update(extra)
+        return env
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "provisioner", *args], cwd=self.cwd, env=env or self.env(),
+            capture_output=True, text=True, input=input, timeout=120,
+        )
+        self.outputs += [result.stdout, result.stderr]
+        return result
+
+    def write(self, text: str, name: str = "telephony.yaml") -> Path:
+        path = self.cwd / name
+        path.write_text(text)
+        return path
+
+    def assert_no_secrets(self) -> None:
+        files = [p.read_text(errors="replace") for p in self.cwd.rglob("*") if p.is_file() and p.suffix != ".yaml"]
+        for blob in self.outputs + files:
+            for name, value in SECRETS.items():
+                assert value not in blob, f"secret {name} leaked"
+
+
+@pytest.fixture
+def cli(server: Server, tmp_path: Path) -> Iterator[Cli]:
+    runner = Cli(tmp_path, server)
+    yield runner
+    runner.assert_no_secrets()
