@@ -37,14 +37,21 @@ SECRETS = {
 }
 SEED = {
     "agents": [
-        {"agent_id": SUPPORT, "name": "Support",
-         "conversation_config": {"agent": {"prompt": {"prompt": PROMPTS[SUPPORT]}, "first_message": "Hi!"}}},
-        {"agent_id": SALES, "name": "Sales",
-         "conversation_config": {"agent": {"prompt": {"prompt": PROMPTS[SALES]}}}},
+        {
+            "agent_id": SUPPORT,
+            "name": "Support",
+            "conversation_config": {"agent": {"prompt": {"prompt": PROMPTS[SUPPORT]}, "first_message": "Hi!"}},
+        },
+        {"agent_id": SALES, "name": "Sales", "conversation_config": {"agent": {"prompt": {"prompt": PROMPTS[SALES]}}}},
     ],
     "phone_numbers": [
-        {"provider": "twilio", "phone_number": UNMANAGED, "label": "Legacy line (not in the manifest)",
-         "sid": "AC" + "0" * 32, "token": "legacy-token"},
+        {
+            "provider": "twilio",
+            "phone_number": UNMANAGED,
+            "label": "Legacy line (not in the manifest)",
+            "sid": "AC" + "0" * 32,
+            "token": "legacy-token",
+        },
     ],
 }
 
@@ -66,10 +73,22 @@ class Server:
 def start_server(tmp: Path, seed: dict[str, Any] | None = None) -> Server:
     seed_file = tmp / "seed.json"
     seed_file.write_text(json.dumps(seed or SEED))
-    cmd = [sys.executable, "-m", "provisioner", "emulator", "serve", "--port", "0", "--api-key", API_KEY,
-           "--seed", str(seed_file)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    cmd = [
+        sys.executable,
+        "-m",
+        "provisioner",
+        "emulator",
+        "serve",
+        "--port",
+        "0",
+        "--api-key",
+        API_KEY,
+        "--seed",
+        str(seed_file),
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or []], daemon=True).start()
     while True:
@@ -121,10 +140,17 @@ class Cli:
         env.update(extra)
         return env
 
-    def __call__(self, *args: str, env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, env: dict[str, str] | None = None, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [sys.executable, "-m", "provisioner", *args], cwd=self.cwd, env=env or self.env(),
-            capture_output=True, text=True, input=input, timeout=120,
+            [sys.executable, "-m", "provisioner", *args],
+            cwd=self.cwd,
+            env=env or self.env(),
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=120,
         )
         self.outputs += [result.stdout, result.stderr]
         return result

@@ -54,19 +54,36 @@ def test_apply_then_no_changes_then_drift_restored(cli: Cli) -> None:
         sales_pbx = live["+14155550101"]
         api.patch(f"/v1/convai/phone-numbers/{support_line}", json={"label": "Renamed by hand", "agent_id": SALES})
         outbound = dict(sales_pbx["outbound_trunk"])
-        api.patch(f"/v1/convai/phone-numbers/{sales_pbx['phone_number_id']}", json={"outbound_trunk_config": {
-            "address": outbound["address"], "transport": "udp", "media_encryption": outbound["media_encryption"],
-            "headers": outbound["headers"], "enabled_codecs": outbound["enabled_codecs"],
-            "credentials": {"username": "elevenlabs"}}})
+        api.patch(
+            f"/v1/convai/phone-numbers/{sales_pbx['phone_number_id']}",
+            json={
+                "outbound_trunk_config": {
+                    "address": outbound["address"],
+                    "transport": "udp",
+                    "media_encryption": outbound["media_encryption"],
+                    "headers": outbound["headers"],
+                    "enabled_codecs": outbound["enabled_codecs"],
+                    "credentials": {"username": "elevenlabs"},
+                }
+            },
+        )
         tool = agent(cli, SUPPORT)["conversation_config"]["agent"]["prompt"]["built_in_tools"]["transfer_to_number"]
         tool["params"]["transfers"][0]["condition"] = "Edited in the dashboard"
-        api.patch(f"/v1/convai/agents/{SUPPORT}",
-                  json={"conversation_config": {"agent": {"prompt": {"built_in_tools": {"transfer_to_number": tool}}}}})
+        api.patch(
+            f"/v1/convai/agents/{SUPPORT}",
+            json={"conversation_config": {"agent": {"prompt": {"built_in_tools": {"transfer_to_number": tool}}}}},
+        )
 
     drift = cli("drift")
     assert drift.returncode == 2, drift.stdout + drift.stderr
-    for needle in ("phone_number.support-line", "label", "agent", "trunk.outbound.transport",
-                   "agent.support", "transfers[0].condition"):
+    for needle in (
+        "phone_number.support-line",
+        "label",
+        "agent",
+        "trunk.outbound.transport",
+        "agent.support",
+        "transfers[0].condition",
+    ):
         assert needle in drift.stdout, needle
     assert "look the same" in drift.stdout
     assert UNMANAGED in drift.stdout
@@ -189,8 +206,9 @@ def test_partial_apply_names_what_was_and_was_not_done(cli: Cli) -> None:
 
 def test_readback_mismatch_exits_6(cli: Cli) -> None:
     cli.write(FULL)
-    cli.server.control("PUT", "drop-fields",
-                       {"paths": ["conversation_config.agent.dynamic_variables.dynamic_variable_placeholders"]})
+    cli.server.control(
+        "PUT", "drop-fields", {"paths": ["conversation_config.agent.dynamic_variables.dynamic_variable_placeholders"]}
+    )
     result = cli("apply", "--auto-approve")
     assert result.returncode == 6, result.stdout + result.stderr
     assert "Read-back mismatch: agent.support" in result.stdout
