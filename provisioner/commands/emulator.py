@@ -6,6 +6,7 @@ import ipaddress
 import socket
 import sys
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -102,6 +103,12 @@ def serve(
             await super().startup(sockets=sockets)
             click.echo(f"Emulator listening on http://{shown_host}:{real_port}")
             sys.stdout.flush()  # tests and scripts wait for this line
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            # uvicorn re-raises a captured SIGINT/SIGTERM after shutdown (exit 130/143); a requested
+            # stop of the emulator is a clean exit, so forget it and return 0.
+            self._captured_signals.clear()
 
     config = uvicorn.Config(app, log_level="warning", access_log=False, http="auto", loop="auto", lifespan="off")
     _Server(config).run(sockets=[sock])

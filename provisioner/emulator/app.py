@@ -61,6 +61,7 @@ def build_app(
     - `faults`: a fault spec (see `provisioner.emulator.faults`) or a `FaultPlan`.
     """
     store = Store(clock=clock, state_file=state_file)
+    store.remove_stale_temporaries()
     if state_file is not None and state_file.exists():
         store.load_state(json.loads(state_file.read_text()))
     elif seed:

@@ -74,6 +74,12 @@ class Store:
         self.settings = {**render.default_settings(), **state.get("settings", {})}
         self.changed(persist=False)
 
+    def remove_stale_temporaries(self) -> None:
+        """Temporaries left by a process killed mid-save are never the state; drop them."""
+        if self.state_file is not None and self.state_file.parent.is_dir():
+            for stale in self.state_file.parent.glob(f".{self.state_file.name}.*.tmp"):
+                stale.unlink(missing_ok=True)
+
     def save(self) -> None:
         if self.state_file is None:
             return

@@ -1,0 +1,176 @@
+"""The emulator in-process (httpx.ASGITransport): store helpers, drop-fields, 422s against the spec."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from provisioner.emulator import EmulatorTransport, build_app
+
+if TYPE_CHECKING:
+    from conftest import OpenApiValidator
+
+pytestmark = pytest.mark.anyio
+SIP = {
+    "provider": "sip_trunk",
+    "phone_number": "+15550002222",
+    "label": "pbx",
+    "inbound_trunk_config": {"credentials": {"username": "in", "password": "inbound-pass"}},
+    "outbound_trunk_config": {"address": "sip.example.test", "credentials": {"username": "u", "password": "p-1"}},
+}
+
+
+async def test_missing_password_keeps_the_stored_one(asgi_client: httpx.AsyncClient, emulator_app: FastAPI) -> None:
+    pid = (await asgi_client.post("/v1/convai/phone-numbers", json=SIP)).json()["phone_number_id"]
+    store = emulator_app.state.store
+    original = store.numbers[pid]["outbound_trunk"]["password_fp"]
+    assert original.startswith("sha256:") and "p-1" not in original
+    body = {"outbound_trunk_config": {"address": "10.0.0.1", "credentials": {"username": "u"}}}
+    response = await asgi_client.patch(f"/v1/convai/phone-numbers/{pid}", json=body)
+    assert response.json()["outbound_trunk"]["has_auth_credentials"] is True
+    assert store.numbers[pid]["outbound_trunk"]["password_fp"] == original
+    body = {"outbound_trunk_config": {"address": "10.0.0.1", "credentials": {"username": "u", "password": "p-2"}}}
+    await asgi_client.patch(f"/v1/convai/phone-numbers/{pid}", json=body)
+    assert store.numbers[pid]["outbound_trunk"]["password_fp"] != original
+    await asgi_client.patch(f"/v1/convai/phone-numbers/{pid}", json={"outbound_trunk_config": {"address": "x"}})
+    assert (await asgi_client.get(f"/v1/convai/phone-numbers/{pid}")).json()["outbound_trunk"][
+        "has_auth_credentials"
+    ] is False
+
+
+async def test_drop_fields_switch(asgi_client: httpx.AsyncClient) -> None:
+    path = "platform_settings.overrides.enable_conversation_initiation_client_data_from_webhook"
+    resp = await asgi_client.put("/_emulator/drop-fields", json={"paths": [path, "label"]})
+    assert resp.status_code == 200
+    agent_id = (await asgi_client.post("/v1/convai/agents/create", json={"conversation_config": {}})).json()["agent_id"]
+    patch = {"name": "kept", "platform_settings": {"overrides": {path.rsplit(".", 1)[1]: True}}}
+    agent = (await asgi_client.patch(f"/v1/convai/agents/{agent_id}", json=patch)).json()
+    assert agent["name"] == "kept"
+    assert agent["platform_settings"]["overrides"]["enable_conversation_initiation_client_data_from_webhook"] is False
+    pid = (await asgi_client.post("/v1/convai/phone-numbers", json=SIP)).json()["phone_number_id"]
+    number = (await asgi_client.patch(f"/v1/convai/phone-numbers/{pid}", json={"label": "new"})).json()
+    assert number["label"] == ""  # dropped on create (required: empty) and on PATCH (kept)
+    await asgi_client.delete("/_emulator/drop-fields")
+    number = (await asgi_client.patch(f"/v1/convai/phone-numbers/{pid}", json={"label": "new"})).json()
+    assert number["label"] == "new"
+
+
+async def test_ensure_agent_and_assigned_agent_follows_renames(
+    asgi_client: httpx.AsyncClient, emulator_app: FastAPI
+) -> None:
+    store = emulator_app.state.store
+    store.ensure_agent("agent_fixed", name="Alias")
+    store.ensure_agent("agent_fixed", name="Ignored")  # idempotent
+    body = {**SIP, "agent_id": "agent_fixed"}
+    pid = (await asgi_client.post("/v1/convai/phone-numbers", json=body)).json()["phone_number_id"]
+    assert (await asgi_client.get("/v1/convai/phone-numbers")).json()[0]["assigned_agent"]["agent_name"] == "Alias"
+    await asgi_client.patch("/v1/convai/agents/agent_fixed", json={"name": "Renamed"})
+    listed = (await asgi_client.get("/v1/convai/phone-numbers")).json()
+    assert listed[0]["assigned_agent"]["agent_name"] == "Renamed"
+    assert (await asgi_client.get(f"/v1/convai/phone-numbers/{pid}")).json()["assigned_agent"]["agent_id"] == (
+        "agent_fixed"
+    )
+    missing = await asgi_client.patch(f"/v1/convai/phone-numbers/{pid}", json={"agent_id": "agent_nope"})
+    assert missing.status_code == 404
+    await asgi_client.delete("/v1/convai/agents/agent_fixed")
+    assert (await asgi_client.get(f"/v1/convai/phone-numbers/{pid}")).json()["assigned_agent"] is None
+
+
+async def test_bearer_auth_and_key_list() -> None:
+    app = build_app(api_keys=["good"])
+    async with httpx.AsyncClient(transport=EmulatorTransport(app), base_url="http://e") as c:
+        assert (await c.get("/v1/convai/settings", headers={"authorization": "Bearer good"})).status_code == 200
+        assert (await c.get("/v1/convai/settings", headers={"xi-api-key": "bad"})).status_code == 401
+        assert (await c.get("/v1/convai/settings")).status_code == 401
+
+
+async def test_seed_mapping_and_state_file_without_secrets(tmp_path: Path) -> None:
+    state_file = tmp_path / "sandbox.json"
+    seed: dict[str, Any] = {
+        "agents": [{"agent_id": "agent_a", "name": "A"}],
+        "phone_numbers": [{**SIP, "phone_number_id": "phnum_seeded", "agent_id": "agent_a"}],
+        "secrets": [{"name": "s", "value": "seed-secret"}],
+    }
+    app = build_app(state_file=state_file, seed=seed)
+    async with httpx.AsyncClient(
+        transport=EmulatorTransport(app), base_url="http://e", headers={"xi-api-key": "k"}
+    ) as c:
+        agent = (await c.get("/v1/convai/agents/agent_a")).json()
+        assert [n["phone_number_id"] for n in agent["phone_numbers"]] == ["phnum_seeded"]
+    text = state_file.read_text()
+    for secret in ("inbound-pass", "p-1", "seed-secret"):
+        assert secret not in text
+    reloaded = build_app(state_file=state_file, seed={"agents": [{"agent_id": "agent_other"}]})
+    assert set(reloaded.state.store.agents) == {"agent_a"}  # an existing state file wins over the seed
+    assert json.loads(text)["version"] == 1
+
+
+# One invalid request per endpoint: each 422 body must match the spec's HTTPValidationError.
+INVALID: list[tuple[str, str, Any]] = [
+    ("POST", "/v1/convai/phone-numbers", {"provider": "carrier-pigeon", "phone_number": "+1", "label": "x"}),
+    ("POST", "/v1/convai/phone-numbers", {"provider": "twilio", "phone_number": "+1", "label": "x"}),
+    ("GET", "/v1/convai/phone-numbers?provider=fax", None),
+    ("PATCH", "/v1/convai/phone-numbers/phnum_x", {"outbound_trunk_config": {"transport": "pigeon"}}),
+    ("PATCH", "/v1/convai/phone-numbers/phnum_x", {"inbound_trunk_config": {"media_encryption": "maybe"}}),
+    ("GET", "/v1/convai/phone-numbers/phnum_x/sip-messages?page_size=50", None),
+    ("POST", "/v1/convai/agents/create", {"name": "no config"}),
+    ("GET", "/v1/convai/agents?page_size=0", None),
+    (
+        "PATCH",
+        "/v1/convai/agents/agent_x",
+        {
+            "conversation_config": {
+                "agent": {
+                    "prompt": {
+                        "built_in_tools": {
+                            "transfer_to_number": {
+                                "name": "transfer_to_number",
+                                "params": {
+                                    "system_tool_type": "transfer_to_number",
+                                    "transfers": [
+                                        {
+                                            "transfer_destination": {"type": "phone", "phone_number": "+1"},
+                                            "condition": "c",
+                                            "transfer_type": "teleport",
+                                        }
+                                    ],
+                                },
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ),
+    ("PATCH", "/v1/convai/settings", {"rag_retention_period_days": 99}),
+    ("POST", "/v1/convai/secrets", {"type": "new", "name": "x"}),
+    ("PATCH", "/v1/convai/secrets/s_x", {"type": "update", "name": "x"}),
+    ("GET", "/v1/convai/secrets?page_size=1000", None),
+    ("POST", "/v1/convai/twilio/outbound-call", {"agent_id": "a", "to_number": "+1"}),
+    ("POST", "/v1/convai/sip-trunk/outbound-call", {"agent_id": "a", "agent_phone_number_id": "p"}),
+    ("POST", "/v1/convai/batch-calling/submit", {"call_name": "x", "agent_id": "a"}),
+    (
+        "POST",
+        "/v1/convai/batch-calling/submit",
+        {"call_name": "x", "agent_id": "a", "recipients": [{"phone_number": "+1"}] * 10001},
+    ),
+    ("GET", "/v1/convai/batch-calling/workspace?limit=0", None),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "body"), INVALID)
+async def test_422_bodies_match_the_spec_and_come_before_auth(
+    method: str, url: str, body: Any, openapi: OpenApiValidator
+) -> None:
+    app = build_app(api_keys=["k"])
+    async with httpx.AsyncClient(transport=EmulatorTransport(app), base_url="http://e") as c:  # no key at all
+        response = await c.request(method, url, json=body)
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert isinstance(detail, list) and all({"type", "loc", "msg"} <= set(d) for d in detail)
+    assert openapi.validate(method, url.split("?")[0], 422, response.json())
