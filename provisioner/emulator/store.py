@@ -45,6 +45,7 @@ class Store:
         self.conversations: dict[str, dict[str, Any]] = {}
         self.settings: dict[str, Any] = render.default_settings()
         self.drop_fields: list[str] = []
+        self._by_phone: dict[str, str] = {}  # phone_number -> id, for the duplicate check
         self._number_cache: dict[str, bytes] = {}
         self._list_cache: bytes | None = None
 
@@ -72,6 +73,7 @@ class Store:
         self.batches = {b["id"]: b for b in state.get("batch_calls", [])}
         self.conversations = {c["conversation_id"]: c for c in state.get("conversations", [])}
         self.settings = {**render.default_settings(), **state.get("settings", {})}
+        self._by_phone = {n["phone_number"]: i for i, n in self.numbers.items()}
         self.changed(persist=False)
 
     def remove_stale_temporaries(self) -> None:
@@ -104,6 +106,7 @@ class Store:
 
     def reset(self) -> None:
         self.numbers, self.agents, self.secrets, self.batches, self.conversations = {}, {}, {}, {}, {}
+        self._by_phone = {}
         self.settings = render.default_settings()
         self.drop_fields = []
         self.clock.offset = 0.0
@@ -169,7 +172,7 @@ class Store:
         for path in self.drop_fields:
             agent_config.drop_path(data, path)
         phone = data.get("phone_number") or ""
-        if any(n["phone_number"] == phone for n in self.numbers.values()):
+        if phone in self._by_phone:
             # 400, not 409: the SDK silently retries 409 twice.
             raise bad_request("phone_number_already_exists", f"Phone number {phone} already exists in this workspace.")
         if data.get("agent_id"):
@@ -195,6 +198,7 @@ class Store:
         else:
             record["credentials"] = self._provider_credentials(data)
         self.numbers[ident] = record
+        self._by_phone[phone] = ident
         self.changed(persist=persist)
         return ident
 
@@ -248,8 +252,9 @@ class Store:
         self.changed()
 
     def delete_number(self, phone_number_id: str) -> None:
-        self.get_number_record(phone_number_id)
+        record = self.get_number_record(phone_number_id)
         del self.numbers[phone_number_id]
+        self._by_phone.pop(record["phone_number"], None)
         self.changed()
 
     # ----- agents ------------------------------------------------------------------------
