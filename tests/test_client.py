@@ -1,0 +1,184 @@
+"""The API client: retries, Retry-After, bounded concurrency, never-blind creates, errors, key hygiene."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import httpx
+import pytest
+
+from provisioner.client import ApiError, ElevenLabsClient, RetryPolicy
+
+KEY = "sk-super-secret-key"
+FAST = RetryPolicy(max_attempts=4, base_delay=0.0, max_delay=0.0, max_retry_after=5.0)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    recorded: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def fake_sleep(delay: float) -> None:
+        recorded.append(delay)
+        await real_sleep(0)
+
+    monkeypatch.setattr("provisioner.client.asyncio.sleep", fake_sleep)
+    return recorded
+
+
+def client(handler: Any, **kwargs: Any) -> ElevenLabsClient:
+    return ElevenLabsClient("http://api.test", KEY, transport=httpx.MockTransport(handler), retry=FAST, **kwargs)
+
+
+@pytest.mark.anyio
+async def test_429_honours_retry_after(sleeps: list[float]) -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) == 1:
+            return httpx.Response(429, headers={"Retry-After": "2"}, json={"detail": {"message": "slow down"}})
+        return httpx.Response(200, json={"conversation_initiation_client_data_webhook": None})
+
+    async with client(handler) as api:
+        assert await api.get_settings() == {"conversation_initiation_client_data_webhook": None}
+    assert len(calls) == 2 and sleeps == [2.0]
+    assert calls[0].headers["xi-api-key"] == KEY
+
+
+@pytest.mark.anyio
+async def test_retry_after_is_capped(sleeps: list[float]) -> None:
+    responses = [httpx.Response(429, headers={"Retry-After": "3600"}), httpx.Response(200, json={})]
+    async with client(lambda r: responses.pop(0)) as api:
+        await api.get_settings()
+    assert sleeps == [5.0]
+
+
+@pytest.mark.anyio
+async def test_5xx_retried_then_gives_up_naming_the_call(sleeps: list[float]) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={"detail": {"message": "system busy", "status": "system_busy"}})
+
+    async with client(handler) as api:
+        with pytest.raises(ApiError) as caught:
+            await api.get_agent("agent_1")
+    assert len(sleeps) == FAST.max_attempts - 1
+    assert str(caught.value) == "GET /v1/convai/agents/agent_1 failed (HTTP 503): system busy"
+
+
+@pytest.mark.anyio
+async def test_422_is_not_retried_and_reports_the_fields(sleeps: list[float]) -> None:
+    body = {"detail": [{"type": "missing", "loc": ["body", "label"], "msg": "Field required", "input": {}}]}
+    async with client(lambda r: httpx.Response(422, json=body)) as api:
+        with pytest.raises(ApiError) as caught:
+            await api.update_phone_number("phnum_1", {"label": None})
+    assert sleeps == [] and caught.value.status == 422
+    assert "body.label: Field required" in caught.value.message
+
+
+@pytest.mark.anyio
+async def test_connection_errors_are_retried(sleeps: list[float]) -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) < 3:
+            raise httpx.RemoteProtocolError("Server disconnected", request=request)
+        return httpx.Response(200, json={"agent_id": "agent_1"})
+
+    async with client(handler) as api:
+        assert (await api.get_agent("agent_1"))["agent_id"] == "agent_1"
+    assert len(calls) == 3
+
+
+class FakeNumbers:
+    """A tiny phone-number store whose POST can commit and then drop the connection."""
+
+    def __init__(self, drop_after_commit: int = 0, drop_before_commit: int = 0) -> None:
+        self.numbers: list[dict[str, Any]] = []
+        self.drop_after = drop_after_commit
+        self.drop_before = drop_before_commit
+        self.posts = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            self.posts += 1
+            if self.drop_before:
+                self.drop_before -= 1
+                raise httpx.RemoteProtocolError("dropped", request=request)
+            body = json.loads(request.content)
+            number = {"phone_number": body["phone_number"], "phone_number_id": f"phnum_{len(self.numbers)}"}
+            self.numbers.append(number)
+            if self.drop_after:
+                self.drop_after -= 1
+                raise httpx.RemoteProtocolError("dropped", request=request)
+            return httpx.Response(200, json={"phone_number_id": number["phone_number_id"]})
+        return httpx.Response(200, json={"phone_numbers": self.numbers, "next_cursor": None, "has_more": False})
+
+
+@pytest.mark.anyio
+async def test_create_after_commit_drop_looks_up_instead_of_duplicating(sleeps: list[float]) -> None:
+    fake = FakeNumbers(drop_after_commit=1)
+    async with client(fake) as api:
+        number_id = await api.import_phone_number({"phone_number": "+14155550100", "label": "x"})
+    assert fake.posts == 1 and len(fake.numbers) == 1 and number_id == "phnum_0"
+
+
+@pytest.mark.anyio
+async def test_create_before_commit_drop_posts_again(sleeps: list[float]) -> None:
+    fake = FakeNumbers(drop_before_commit=1)
+    async with client(fake) as api:
+        number_id = await api.import_phone_number({"phone_number": "+14155550100", "label": "x"})
+    assert fake.posts == 2 and len(fake.numbers) == 1 and number_id == "phnum_0"
+
+
+@pytest.mark.anyio
+async def test_list_follows_v2_cursor_pages() -> None:
+    pages = {
+        None: {"phone_numbers": [{"phone_number": "+1"}], "next_cursor": "c2", "has_more": True},
+        "c2": {"phone_numbers": [{"phone_number": "+2"}], "next_cursor": None, "has_more": False},
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/v1/convai/v2/phone-numbers"
+        return httpx.Response(200, json=pages[request.url.params.get("cursor")])
+
+    async with client(handler) as api:
+        assert [n["phone_number"] for n in await api.list_phone_numbers()] == ["+1", "+2"]
+
+
+@pytest.mark.anyio
+async def test_concurrency_is_bounded() -> None:
+    in_flight = peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return httpx.Response(200, json={})
+
+    api = ElevenLabsClient("http://api.test", KEY, transport=httpx.MockTransport(handler), parallelism=3)
+    async with api:
+        await asyncio.gather(*(api.get_agent(f"agent_{i}") for i in range(20)))
+    assert peak == 3
+
+
+@pytest.mark.anyio
+async def test_the_key_is_never_logged(caplog: pytest.LogCaptureFixture, sleeps: list[float]) -> None:
+    caplog.set_level(logging.DEBUG)
+    responses = [httpx.Response(500), httpx.Response(401, json={"detail": {"message": "Invalid API key"}})]
+    async with client(lambda r: responses.pop(0)) as api:
+        with pytest.raises(ApiError) as caught:
+            await api.get_settings()
+    assert KEY not in caplog.text and KEY not in str(caught.value)
+    assert "retry" in caplog.text

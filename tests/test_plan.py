@@ -1,0 +1,152 @@
+"""Planning: ownership, replace, prune safety, ordering, targets, plan files and staleness."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from provisioner.manifest import Manifest
+from provisioner.observe import LiveState
+from provisioner.plan import Plan
+from provisioner.planfile import PlanFile, read, staleness, write
+from provisioner.planner import Options, build_plan
+
+AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
+BASE = f"""
+version: 1
+pre_call_webhook: {{url: https://crm.example.com/hook, headers: {{Authorization: "Bearer ${{TOKEN}}"}}}}
+agents:
+  support: {{id: {AGENT}, pre_call_webhook: true, dynamic_variables: {{name: there}}}}
+sip_trunks:
+  pbx: {{outbound: {{address: pbx.example.com, transport: tls, credentials: {{username: u, password: "${{PW}}"}}}}}}
+phone_numbers:
+  line: {{number: "+14155550100", label: Line, provider: twilio, agent: support,
+          twilio: {{account_sid: "${{SID}}", auth_token: "${{TOKEN}}"}}}}
+  pbx-line: {{number: "+14155550101", label: PBX, provider: sip_trunk, sip_trunk: pbx, agent: support}}
+"""
+
+
+def manifest(text: str = BASE, **workspace: Any) -> Manifest:
+    data = yaml.safe_load(text)
+    if workspace:
+        data["workspace"] = workspace
+    return Manifest.model_validate(data)
+
+
+def live_number(number: str, provider: str = "twilio", **extra: Any) -> dict[str, Any]:
+    return {
+        "phone_number": number,
+        "label": "Line",
+        "provider": provider,
+        "phone_number_id": f"phnum_{number[-3:]}",
+        "supports_inbound": True,
+        "assigned_agent": {"agent_id": AGENT, "agent_name": "S"},
+        **extra,
+    }
+
+
+def state(*numbers: dict[str, Any]) -> LiveState:
+    return LiveState(numbers=list(numbers), agents={AGENT: {"agent_id": AGENT}}, settings={}, secrets=[])
+
+
+def test_fresh_workspace_plans_creates_in_apply_order() -> None:
+    plan = build_plan(manifest(), state())
+    order = [(c.address, c.action) for c in plan.actionable]
+    assert order == [
+        ("secret.telephony:workspace:Authorization", "create"),
+        ("workspace.pre_call_webhook", "update"),
+        ("phone_number.line", "create"),
+        ("phone_number.pbx-line", "create"),
+        ("agent.support", "update"),
+    ]
+    agent = plan.change("agent.support")
+    assert agent is not None and "workspace.pre_call_webhook" in agent.depends_on
+    webhook = plan.change("workspace.pre_call_webhook")
+    assert webhook is not None and webhook.depends_on == ("secret.telephony:workspace:Authorization",)
+
+
+def test_no_secret_value_in_a_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TOKEN", "PW", "SID"):
+        monkeypatch.setenv(name, f"value-of-{name}-9f8e")
+    blob = json.dumps(build_plan(manifest(), state(), Options(rotate_secrets=True)).to_dict())
+    assert "9f8e" not in blob  # planning never resolves a reference
+    assert "(sensitive)" in blob
+
+
+def test_undeclared_numbers_are_unmanaged_unless_prune() -> None:
+    other = live_number("+14155550999")
+    plan = build_plan(manifest(), state(other))
+    assert [u.number for u in plan.unmanaged] == ["+14155550999"]
+    assert not plan.number_deletes() and not plan.blocked()
+    pruned = build_plan(manifest(prune=True, max_deletes=0), state(other))
+    assert [c.address for c in pruned.number_deletes()] == ['phone_number["+14155550999"]']
+    assert pruned.actionable[-1].action == "delete"  # deletes last
+    assert "max_deletes" in pruned.blocked()[0]
+    assert pruned.blocked(allow_deletes=True) == []
+    assert build_plan(manifest(prune=True, max_deletes=1), state(other)).blocked() == []
+
+
+def test_provider_change_and_rotation_are_replaces() -> None:
+    as_sip = live_number("+14155550100", provider="sip_trunk", livekit_stack="standard")
+    plan = build_plan(manifest(), state(as_sip))
+    line = plan.change("phone_number.line")
+    assert line is not None and line.action == "replace" and "provider" in (line.reason or "")
+    assert any("--allow-replace" in r for r in plan.blocked())
+    assert plan.blocked(allow_replace=True) == []
+    rotated = build_plan(manifest(), state(live_number("+14155550100")), Options(rotate_secrets=True))
+    line = rotated.change("phone_number.line")
+    assert line is not None and line.action == "replace" and "Twilio credentials" in (line.reason or "")
+
+
+def test_an_omitted_agent_is_not_managed() -> None:
+    text = BASE.replace("label: Line, provider: twilio, agent: support,", "label: Line, provider: twilio,")
+    unassigned = live_number("+14155550100", assigned_agent=None)
+    plan = build_plan(manifest(text), state(unassigned))
+    line = plan.change("phone_number.line")
+    assert line is not None and line.action == "no-op"
+    explicit = build_plan(manifest(BASE.replace("agent: support,", "agent: null,")), state(live_number("+14155550100")))
+    line = explicit.change("phone_number.line")
+    assert line is not None and [f.path for f in line.fields] == ["agent"]
+
+
+def test_targets_keep_dependencies() -> None:
+    plan = build_plan(manifest(), state(), Options(targets=("workspace.pre_call_webhook",)))
+    assert [c.address for c in plan.changes] == [
+        "secret.telephony:workspace:Authorization",
+        "workspace.pre_call_webhook",
+    ]
+    numbers = build_plan(manifest(), state(), Options(targets=("phone_number",)))
+    assert {c.address for c in numbers.changes} == {"phone_number.line", "phone_number.pbx-line"}
+
+
+def test_plan_file_round_trip_and_staleness(tmp_path: Path) -> None:
+    opts = Options(manifest_digest="sha256:m", workspace=(("api_url", "https://api"), ("key_fingerprint", "sha256:k")))
+    plan = build_plan(manifest(), state(), opts)
+    path = tmp_path / "p.tfplan"
+    write(path, PlanFile(plan, "telephony.yaml", "prod", {"x": "1"}))
+    saved = read(path)
+    assert saved.env == "prod" and saved.variables == {"x": "1"}
+    assert saved.plan.checksum() == plan.checksum()
+    assert staleness(saved.plan, plan) == []
+    # Someone imported the number by hand since: stale.
+    moved = build_plan(manifest(), state(live_number("+14155550100")), opts)
+    assert "phone_number.line changed in the workspace since the plan was made" in staleness(saved.plan, moved)
+    other = build_plan(manifest(), state(), Options(manifest_digest="sha256:m", workspace=(("api_url", "x"),)))
+    assert any("workspace differs" in r for r in staleness(saved.plan, other))
+    edited = build_plan(manifest(), state(), Options(manifest_digest="sha256:other", workspace=opts.workspace))
+    assert "the manifest changed since the plan was made" in staleness(saved.plan, edited)
+
+
+def test_plan_from_dict_rejects_unknown_major() -> None:
+    data = build_plan(manifest(), state()).to_dict()
+    data["format_version"] = "2.0"
+    try:
+        Plan.from_dict(data)
+    except ValueError as exc:
+        assert "format_version" in str(exc)
+    else:
+        raise AssertionError("accepted an unknown major version")

@@ -1,0 +1,116 @@
+"""Renderers: Terraform-style text (colour only on a TTY without NO_COLOR), JSON, Markdown."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+import yaml
+
+from provisioner.manifest import Manifest
+from provisioner.observe import LiveState
+from provisioner.plan import Plan
+from provisioner.planner import build_plan
+from provisioner.render import MARKER, render, render_text
+
+AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
+TEXT = f"""
+version: 1
+workspace: {{prune: true, max_deletes: 0}}
+agents: {{support: {{id: {AGENT}}}}}
+phone_numbers:
+  line: {{number: "+14155550100", label: New label, provider: twilio, agent: support,
+          twilio: {{account_sid: "${{SID}}", auth_token: "${{TOKEN}}"}}}}
+  fresh: {{number: "+14155550101", label: Fresh, provider: twilio,
+           twilio: {{account_sid: "${{SID}}", auth_token: "${{TOKEN}}"}}}}
+"""
+
+
+def sample_plan() -> Plan:
+    manifest = Manifest.model_validate(yaml.safe_load(TEXT))
+    live = [
+        {
+            "phone_number": "+14155550100",
+            "label": "Old label",
+            "provider": "twilio",
+            "phone_number_id": "phnum_1",
+            "assigned_agent": {"agent_id": AGENT, "agent_name": "S"},
+        },
+        {
+            "phone_number": "+14155550999",
+            "label": "Stray",
+            "provider": "twilio",
+            "phone_number_id": "phnum_9",
+            "assigned_agent": None,
+        },
+    ]
+    return build_plan(manifest, LiveState(numbers=live, agents={AGENT: {}}, settings={}, secrets=[]))
+
+
+def test_text_is_terraform_style_without_colour_off_a_tty() -> None:
+    out = io.StringIO()
+    render_text(sample_plan(), out, blocked=sample_plan().blocked())
+    text = out.getvalue()
+    assert "\x1b[" not in text
+    assert "# phone_number.line will be updated in-place" in text
+    assert '~ label = "Old label" -> "New label"' in text
+    assert "# phone_number.fresh will be created" in text
+    assert "+ twilio.credentials = (sensitive value, write-only)" in text
+    assert '# phone_number["+14155550999"] will be destroyed' in text
+    assert "Plan: 1 to add, 1 to change, 0 to replace, 1 to destroy." in text
+    assert "Blocked: 1 phone number deletion(s) exceed workspace.max_deletes (0)" in text
+    assert "Twilio credentials are write-only" in text
+
+
+def test_colour_when_asked_and_never_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = io.StringIO()
+    render_text(sample_plan(), out, color=True)
+    assert "\x1b[" in out.getvalue()
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    tty = Tty()
+    render_text(sample_plan(), tty)
+    assert "\x1b[" not in tty.getvalue()
+
+
+def test_no_changes_sentence() -> None:
+    empty = Plan(changes=[])
+    out = io.StringIO()
+    render_text(empty, out)
+    assert out.getvalue().strip() == "No changes. The workspace matches the manifest."
+
+
+def test_json_has_terraform_like_shape() -> None:
+    out = io.StringIO()
+    render(sample_plan(), out, "json")
+    data = json.loads(out.getvalue())
+    assert data["format_version"] == "1.0"
+    by_address = {c["address"]: c for c in data["resource_changes"]}
+    assert by_address["phone_number.line"]["change"]["actions"] == ["update"]
+    assert by_address['phone_number["+14155550999"]']["change"]["actions"] == ["delete"]
+    assert by_address["phone_number.fresh"]["change"]["after_sensitive"] == {"twilio": {"credentials": True}}
+    assert data["unmanaged"][0]["number"] == "+14155550999"
+    assert data["summary"] == {"create": 1, "update": 1, "replace": 0, "delete": 1, "no-op": 1}
+
+
+def test_markdown_has_marker_table_and_folded_details() -> None:
+    out = io.StringIO()
+    render(sample_plan(), out, "markdown", blocked=sample_plan().blocked())
+    md = out.getvalue()
+    assert md.splitlines()[0] == MARKER
+    assert "| Action | Resource | Changed fields | Reason |" in md
+    assert "| `~` update | `phone_number.line` | `label` |" in md
+    assert "<details><summary>Details (3 changes)</summary>" in md
+    assert "**Blocked by a safety rule:**" in md
+
+
+def test_drift_mode_words() -> None:
+    out = io.StringIO()
+    render(sample_plan(), out, "text", mode="drift")
+    assert "differs from the manifest" in out.getvalue()
+    assert "look the same" in out.getvalue()
