@@ -181,7 +181,7 @@ class ElevenLabsClient:
                 # Connection refused before sending is safe to retry; everything else may have landed.
                 safe = isinstance(exc, httpx.ConnectError)
                 if not retry_ambiguous and not safe:
-                    raise _Ambiguous(f"{type(exc).__name__}") from exc
+                    raise _Ambiguous(None, f"connection failed: {type(exc).__name__}") from exc
                 if attempt + 1 >= self.retry.max_attempts:
                     raise ApiError(method, path, None, f"connection failed: {type(exc).__name__}") from exc
                 await self._sleep(method, path, attempt, None, type(exc).__name__)
@@ -195,7 +195,7 @@ class ElevenLabsClient:
             if not _retryable_status(response.status_code) or attempt + 1 >= self.retry.max_attempts:
                 raise ApiError(method, path, response.status_code, _message(response))
             if not retry_ambiguous and response.status_code != 429:
-                raise _Ambiguous(f"HTTP {response.status_code}")
+                raise _Ambiguous(response.status_code, _message(response))
             await self._sleep(method, path, attempt, _retry_after(response), f"HTTP {response.status_code}")
             attempt += 1
 
@@ -222,17 +222,20 @@ class ElevenLabsClient:
     ) -> tuple[str | None, JSON]:
         """POST a create; after an ambiguous failure, `lookup()` finds the resource if the write
         landed. Returns (existing id found by lookup, None) or (None, response JSON)."""
+        last = _Ambiguous(None, "no attempt made")
         for attempt in range(self.retry.max_attempts):
             try:
                 response = await self.request("POST", path, body=body, retry_ambiguous=False)
                 return None, response.json() if response.content else None
             except _Ambiguous as exc:
-                log.debug("create: ambiguous failure path=%s reason=%s; looking up", path, exc)
+                last = exc
+                log.debug("create: ambiguous failure path=%s reason=%s; looking up", path, exc.message)
                 found = await lookup()
                 if found is not None:
                     return found, None
-                await self._sleep("POST", path, attempt, None, str(exc))
-        raise ApiError("POST", path, None, "gave up after repeated ambiguous failures")
+                if attempt + 1 < self.retry.max_attempts:
+                    await self._sleep("POST", path, attempt, None, exc.message)
+        raise ApiError("POST", path, last.status, last.message)
 
     # -- phone numbers ----------------------------------------------------------------------
 
@@ -336,3 +339,8 @@ class ElevenLabsClient:
 
 class _Ambiguous(Exception):
     """Internal: a write may or may not have landed."""
+
+    def __init__(self, status: int | None, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message

@@ -1,0 +1,136 @@
+"""Apply against the in-process emulator: convergence, dependencies, partial failure, read-back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from provisioner import secrets
+from provisioner.apply import Applier, ApplyReport
+from provisioner.client import ElevenLabsClient, RetryPolicy
+from provisioner.emulator import EmulatorTransport, FaultPlan, build_app
+from provisioner.manifest import Manifest
+from provisioner.observe import observe
+from provisioner.plan import Plan
+from provisioner.planner import build_plan
+
+AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
+ENV = {"TOKEN": "tok-1", "PW": "pw-1", "SID": "AC" + "a" * 32, "HOOK": "hook-1"}
+MANIFEST = f"""
+version: 1
+pre_call_webhook: {{url: https://crm.example.com/hook, headers: {{Authorization: "Bearer ${{TOKEN}}"}}}}
+agents:
+  support:
+    id: {AGENT}
+    pre_call_webhook: {{url: https://agent.example.com/hook, headers: {{X-Key: "${{HOOK}}"}}}}
+    dynamic_variables: {{name: there}}
+    overrides: [first_message, voice, prompt]
+    transfers: [{{to: "+14155550199", condition: asks for a human, wait_message: Hold on}}]
+sip_trunks:
+  pbx: {{static_ip: true, store_sip_messages: false,
+         outbound: {{address: pbx.example.com, transport: tls, credentials: {{username: u, password: "${{PW}}"}}}},
+         inbound: {{allowed_addresses: [10.0.0.0/8, 10.1.0.0/16]}}}}
+phone_numbers:
+  line: {{number: "+14155550100", label: Line, provider: twilio, agent: support,
+          twilio: {{account_sid: "${{SID}}", auth_token: "${{TOKEN}}"}}}}
+  pbx-line: {{number: "+14155550101", label: PBX, provider: sip_trunk, sip_trunk: pbx, agent: support}}
+"""
+PROMPT = "You are support. Never change me."
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def app() -> Any:
+    seed = {
+        "agents": [
+            {"agent_id": AGENT, "name": "Support", "conversation_config": {"agent": {"prompt": {"prompt": PROMPT}}}}
+        ]
+    }
+    return build_app(api_keys=["k"], seed=seed)
+
+
+def manifest(text: str = MANIFEST) -> Manifest:
+    return Manifest.model_validate(yaml.safe_load(text))
+
+
+async def plan_and_apply(app: Any, m: Manifest, **kwargs: Any) -> tuple[Plan, ApplyReport]:
+    retry = RetryPolicy(max_attempts=2, base_delay=0, max_delay=0)
+    async with ElevenLabsClient("http://emulator", "k", transport=EmulatorTransport(app), retry=retry) as client:
+        live = await observe(m, client)
+        plan = build_plan(m, live)
+        report = await Applier(client, m, live, lambda v: secrets.resolve(v, ENV), **kwargs).run(plan)
+        return plan, report
+
+
+async def replan(app: Any, m: Manifest) -> Plan:
+    async with ElevenLabsClient("http://emulator", "k", transport=EmulatorTransport(app)) as client:
+        return build_plan(m, await observe(m, client))
+
+
+@pytest.mark.anyio
+async def test_apply_converges_and_leaves_the_prompt_alone(app: Any) -> None:
+    m = manifest()
+    plan, report = await plan_and_apply(app, m)
+    assert {r.status for r in report.results} == {"applied"}, report.results
+    assert len(report.results) == len(plan.actionable) == 6
+    again = await replan(app, m)
+    assert not again.has_changes, [(c.address, c.fields) for c in again.actionable]
+    store = app.state.store
+    assert store.agents[AGENT]["conversation_config"]["agent"]["prompt"]["prompt"] == PROMPT
+    names = sorted(s["name"] for s in store.secrets.values())
+    assert names == [f"telephony:{AGENT}:X-Key", "telephony:workspace:Authorization"]
+    number = next(n for n in store.numbers.values() if n["phone_number"] == "+14155550101")
+    assert store.render_number(number)["livekit_stack"] == "static"
+
+
+@pytest.mark.anyio
+async def test_switching_to_the_workspace_webhook_deletes_the_agents_secret(app: Any) -> None:
+    await plan_and_apply(app, manifest())
+    switched = MANIFEST.replace(
+        'pre_call_webhook: {url: https://agent.example.com/hook, headers: {X-Key: "${HOOK}"}}', "pre_call_webhook: true"
+    )
+    plan, report = await plan_and_apply(app, manifest(switched))
+    deleted = plan.change(f"secret.telephony:{AGENT}:X-Key")
+    assert deleted is not None and deleted.action == "delete" and deleted.depends_on == ("agent.support",)
+    assert {r.status for r in report.results} == {"applied"}
+    assert [s["name"] for s in app.state.store.secrets.values()] == ["telephony:workspace:Authorization"]
+    assert not (await replan(app, manifest(switched))).has_changes
+
+
+@pytest.mark.anyio
+async def test_a_failed_step_stops_only_its_dependents(app: Any) -> None:
+    app.state.emulator.faults = FaultPlan.parse("rate=1;kinds=500;match=POST /v1/convai/secrets*")
+    _, report = await plan_and_apply(app, manifest())
+    status = {r.address: r.status for r in report.results}
+    assert status["secret.telephony:workspace:Authorization"] == "failed"
+    assert status["workspace.pre_call_webhook"] == "skipped"
+    assert status["agent.support"] == "skipped"
+    assert status["phone_number.line"] == status["phone_number.pbx-line"] == "applied"
+    failed = report.by_status("failed")[0]
+    assert "POST /v1/convai/secrets failed (HTTP 500)" in failed.message
+    app.state.emulator.faults = None
+    _, second = await plan_and_apply(app, manifest())
+    assert {r.status for r in second.results} == {"applied"}
+    assert not (await replan(app, manifest())).has_changes
+
+
+@pytest.mark.anyio
+async def test_a_silently_dropped_field_is_a_readback_mismatch(app: Any) -> None:
+    app.state.store.drop_fields = ["conversation_config.agent.prompt.built_in_tools.transfer_to_number"]
+    _, report = await plan_and_apply(app, manifest())
+    mismatch = report.by_status("mismatch")
+    assert [r.address for r in mismatch] == ["agent.support"]
+    assert "transfers" in mismatch[0].message
+
+
+@pytest.mark.anyio
+async def test_progress_is_reported_per_step(app: Any) -> None:
+    seen: list[tuple[int, int]] = []
+    _, report = await plan_and_apply(app, manifest(), progress=lambda r, done, total: seen.append((done, total)))
+    assert seen[-1] == (len(report.results), len(report.results))
