@@ -129,7 +129,8 @@ def _extras(context: Context, path: Path, alias: str, rule: TransferRule, number
     if rule.uui is not None:
         pd = rule.uui.protocol_discriminator
         if pd is not None and not formats.PROTOCOL_DISCRIMINATOR.match(pd):
-            context.error((*path, "uui", "protocol_discriminator"), "must be two hex digits, e.g. '04'", "uui")
+            message = "protocol_discriminator: must be two hex digits, e.g. '04'"
+            context.error((*path, "uui", "protocol_discriminator"), message, "uui")
         if rule.type != "sip_refer":
             context.warning((*path, "uui"), "uui is sent only with a sip_refer transfer", "uui")
 

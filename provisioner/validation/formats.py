@@ -50,8 +50,7 @@ def suggest_e164(value: str) -> str | None:
     digits = re.sub(r"[\s\-().\u00a0/]", "", value)
     if digits.startswith("00"):
         digits = "+" + digits[2:]
-    if not digits.startswith("+"):
-        digits = "+" + digits
+    # Without '+' or '00' the country code is unknown: guessing one would be worse than asking.
     return digits if E164.match(digits) and digits != value else None
 
 
@@ -59,6 +58,8 @@ def e164_problem(value: str) -> str:
     suggestion = suggest_e164(value)
     if suggestion:
         return f"'{value}' is not an E.164 number; write '{suggestion}'"
+    if not value.lstrip().startswith(("+", "00")) and re.fullmatch(r"[\d\s\-().]+", value):
+        return f"'{value}' is not an E.164 number: it needs '+' and the country code (e.g. '+14155550100')"
     return f"'{value}' is not an E.164 number ('+', country code, then up to 14 digits, e.g. '+14155550100')"
 
 
@@ -68,6 +69,8 @@ def sip_address_problem(address: str) -> str | None:
     if lowered.startswith(("sip:", "sips:")):
         bare = address.split(":", 1)[1]
         return f"the address takes no 'sip:' prefix; write '{bare}'"
+    if re.search(r"[/@\s]", address):
+        return f"'{address}' is not a host name or IP address (optionally with :port), e.g. 'pbx.example.com:5061'"
     host, port = _split_port(address)
     if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
         return f"'{address}' has an invalid port; use host:PORT with PORT between 1 and 65535"
