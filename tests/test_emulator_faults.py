@@ -117,3 +117,19 @@ async def test_in_process_drop_before_does_not_commit() -> None:
         with pytest.raises(httpx.RemoteProtocolError):
             await c.post("/v1/convai/phone-numbers", json=SIP)
         assert (await c.get("/v1/convai/phone-numbers")).json() == []
+
+
+def test_drop_is_a_real_socket_close(emulator_server: EmulatorServer) -> None:
+    """At the socket level: the server closes the connection without writing a byte."""
+    import socket
+    from urllib.parse import urlparse
+
+    emulator_server.set_faults("kinds=drop_before;count=1")
+    url = urlparse(emulator_server.url)
+    with socket.create_connection((url.hostname, url.port), timeout=5) as sock:
+        sock.sendall(b"GET /v1/convai/settings HTTP/1.1\r\nHost: x\r\nxi-api-key: test-key\r\n\r\n")
+        try:
+            data = sock.recv(1024)
+        except ConnectionResetError:
+            data = b""
+    assert data == b""

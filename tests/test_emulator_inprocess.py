@@ -174,3 +174,65 @@ async def test_422_bodies_match_the_spec_and_come_before_auth(
     detail = response.json()["detail"]
     assert isinstance(detail, list) and all({"type", "loc", "msg"} <= set(d) for d in detail)
     assert openapi.validate(method, url.split("?")[0], 422, response.json())
+
+
+async def _agent_and_number(c: httpx.AsyncClient) -> tuple[str, str]:
+    agent_id = (await c.post("/v1/convai/agents/create", json={"conversation_config": {}, "name": "D"})).json()[
+        "agent_id"
+    ]
+    pid = (await c.post("/v1/convai/phone-numbers", json=SIP)).json()["phone_number_id"]
+    return agent_id, pid
+
+
+async def test_scheduled_batch_waits_then_cancel_stops_the_rest(asgi_client: httpx.AsyncClient) -> None:
+    agent_id, pid = await _agent_and_number(asgi_client)
+    now = (await asgi_client.get("/_emulator/clock")).json()["now"]
+    body = {
+        "call_name": "later",
+        "agent_id": agent_id,
+        "agent_phone_number_id": pid,
+        "scheduled_time_unix": int(now) + 3600,
+        "target_concurrency_limit": 1,
+        "recipients": [{"phone_number": "+15550000001"}, {"phone_number": "+15550000002", "id": "mine"}],
+    }
+    batch = (await asgi_client.post("/v1/convai/batch-calling/submit", json=body)).json()
+    assert batch["status"] == "pending" and batch["scheduled_time_unix"] == int(now) + 3600
+    assert batch["phone_provider"] == "sip_trunk" and batch["telephony_call_config"]["ringing_timeout_secs"] == 60
+    await asgi_client.post("/_emulator/clock/advance", json={"seconds": 3610})
+    got = (await asgi_client.get(f"/v1/convai/batch-calling/{batch['id']}")).json()
+    assert got["status"] == "in_progress"
+    assert [r["status"] for r in got["recipients"]] == ["in_progress", "pending"]  # concurrency 1
+    assert got["recipients"][1]["id"] == "mine" and got["recipients"][1]["conversation_id"] is None
+    cancelled = (await asgi_client.post(f"/v1/convai/batch-calling/{batch['id']}/cancel")).json()
+    assert cancelled["status"] == "cancelled"
+    got = (await asgi_client.get(f"/v1/convai/batch-calling/{batch['id']}")).json()
+    assert [r["status"] for r in got["recipients"]] == ["cancelled", "cancelled"]
+    assert got["recipients"][0]["conversation_id"] and got["recipients"][1]["conversation_id"] is None
+    retry = await asgi_client.post(f"/v1/convai/batch-calling/{batch['id']}/retry")
+    assert retry.status_code == 400
+    missing = await asgi_client.post("/v1/convai/batch-calling/submit", json={**body, "agent_id": "agent_nope"})
+    assert missing.status_code == 404
+    assert (await asgi_client.delete(f"/v1/convai/batch-calling/{batch['id']}")).status_code == 204
+
+
+async def test_settings_patch_is_partial(asgi_client: httpx.AsyncClient) -> None:
+    settings = (await asgi_client.patch("/v1/convai/settings", json={"webhooks": {"events": ["transcript"]}})).json()
+    assert settings["webhooks"] == {"post_call_webhook_id": None, "events": ["transcript"], "transcript_format": "json"}
+    settings = (await asgi_client.patch("/v1/convai/settings", json={"default_livekit_stack": "static"})).json()
+    assert settings["webhooks"]["events"] == ["transcript"] and settings["default_livekit_stack"] == "static"
+    hook = {"url": "https://h.example.test", "request_headers": {"X-Secret": {"secret_id": "nope"}}}
+    missing = await asgi_client.patch("/v1/convai/settings", json={"conversation_initiation_client_data_webhook": hook})
+    assert missing.status_code == 404
+    # A SIP number imported now takes the workspace's default stack.
+    pid = (await asgi_client.post("/v1/convai/phone-numbers", json=SIP)).json()["phone_number_id"]
+    assert (await asgi_client.get(f"/v1/convai/phone-numbers/{pid}")).json()["livekit_stack"] == "static"
+
+
+async def test_duplicates_are_configurable() -> None:
+    app = build_app(allow_duplicate_numbers=True)
+    async with httpx.AsyncClient(
+        transport=EmulatorTransport(app), base_url="http://e", headers={"xi-api-key": "k"}
+    ) as c:
+        assert (await c.post("/v1/convai/phone-numbers", json=SIP)).status_code == 200
+        assert (await c.post("/v1/convai/phone-numbers", json=SIP)).status_code == 200
+        assert len((await c.get("/v1/convai/phone-numbers")).json()) == 2

@@ -62,6 +62,9 @@ def emulator_group() -> None:
 )
 @click.option("--faults", default=None, help=FAULTS_HELP)
 @click.option("--allow-remote", is_flag=True, help="Allow binding a non-loopback address.")
+@click.option(
+    "--allow-duplicate-numbers", is_flag=True, help="Accept re-importing a phone_number (default: 400, never 409)."
+)
 def serve(
     host: str,
     port: int,
@@ -71,6 +74,7 @@ def serve(
     latency_ms: int,
     faults: str | None,
     allow_remote: bool,
+    allow_duplicate_numbers: bool,
 ) -> None:
     """Serve the emulator over HTTP until Ctrl-C or SIGTERM (exit 0).
 
@@ -89,7 +93,12 @@ def serve(
     try:
         seed = load_seed_file(seed_file) if seed_file else None
         app = build_app(
-            api_keys=list(api_keys) or None, state_file=state_file, seed=seed, faults=faults, latency_ms=latency_ms
+            api_keys=list(api_keys) or None,
+            state_file=state_file,
+            seed=seed,
+            faults=faults,
+            latency_ms=latency_ms,
+            allow_duplicate_numbers=allow_duplicate_numbers,
         )
     except (FaultSpecError, ValueError, OSError) as exc:
         click.echo(f"error: {exc}", err=True)

@@ -51,6 +51,7 @@ def build_app(
     faults: str | FaultPlan | None = None,
     latency_ms: int = 0,
     clock: Clock | None = None,
+    allow_duplicate_numbers: bool = False,
 ) -> FastAPI:
     """Build an emulator app.
 
@@ -59,8 +60,11 @@ def build_app(
       ignored, so a restart keeps what clients did).
     - `seed`: the starting workspace (`agents`, `phone_numbers`, `settings`, `secrets`).
     - `faults`: a fault spec (see `provisioner.emulator.faults`) or a `FaultPlan`.
+    - `latency_ms`: delay added to every real-API request.
+    - `clock`: the batch clock (default: wall time; advance with `POST /_emulator/clock/advance`).
+    - `allow_duplicate_numbers`: accept a second import of the same `phone_number` (default: 400).
     """
-    store = Store(clock=clock, state_file=state_file)
+    store = Store(clock=clock, state_file=state_file, allow_duplicate_numbers=allow_duplicate_numbers)
     store.remove_stale_temporaries()
     if state_file is not None and state_file.exists():
         store.load_state(json.loads(state_file.read_text()))

@@ -34,8 +34,11 @@ def dumps(data: Any) -> bytes:
 class Store:
     """One emulated workspace. All methods run on the event loop thread, so no locking."""
 
-    def __init__(self, *, clock: Clock | None = None, state_file: Path | None = None) -> None:
+    def __init__(
+        self, *, clock: Clock | None = None, state_file: Path | None = None, allow_duplicate_numbers: bool = False
+    ) -> None:
         self.clock = clock or Clock()
+        self.allow_duplicate_numbers = allow_duplicate_numbers
         self.state_file = state_file
         self.salt = new_salt()
         self.numbers: dict[str, dict[str, Any]] = {}
@@ -172,7 +175,7 @@ class Store:
         for path in self.drop_fields:
             agent_config.drop_path(data, path)
         phone = data.get("phone_number") or ""
-        if phone in self._by_phone:
+        if phone in self._by_phone and not self.allow_duplicate_numbers:
             # 400, not 409: the SDK silently retries 409 twice.
             raise bad_request("phone_number_already_exists", f"Phone number {phone} already exists in this workspace.")
         if data.get("agent_id"):
@@ -336,22 +339,23 @@ class Store:
     # ----- settings and secrets ----------------------------------------------------------
 
     def patch_settings(self, body: Any, *, persist: bool = True) -> None:
-        patch: dict[str, Any] = body.model_dump(exclude_unset=True, mode="json")
-        hook = patch.get("conversation_initiation_client_data_webhook")
-        if hook:
-            for value in hook["request_headers"].values():
-                if isinstance(value, dict) and "secret_id" in value:
-                    self.get_secret_record(value["secret_id"])
-        for key, value in patch.items():
-            if value is None and key in ("webhooks", "can_use_mcp_servers", "rag_retention_period_days"):
-                continue  # not nullable in the response: null leaves the value alone
-            if value is None and key == "default_livekit_stack":
-                continue
+        sent: set[str] = body.model_fields_set
+        hook = body.conversation_initiation_client_data_webhook
+        if hook is not None:
+            for value in hook.request_headers.values():
+                if getattr(value, "secret_id", None):
+                    self.get_secret_record(value.secret_id)
+        for key in sent:
+            value = getattr(body, key)
+            if value is None and key not in _NULLABLE_SETTINGS:
+                continue  # not nullable in the response: a null leaves the stored value alone
+            if key == "webhooks":
+                # Replaced whole, defaults materialised; optional newer keys only when given.
+                value = value.model_dump(mode="json", exclude_none=True)
+                value.setdefault("post_call_webhook_id", None)
+            elif hasattr(value, "model_dump"):
+                value = value.model_dump(mode="json")
             self.settings[key] = value
-        if "webhooks" in patch and patch["webhooks"] is not None:
-            self.settings["webhooks"] = {
-                k: v for k, v in patch["webhooks"].items() if v is not None or k == "post_call_webhook_id"
-            }
         self.changed(persist=persist)
 
     def get_secret_record(self, secret_id: str) -> dict[str, Any]:
@@ -501,6 +505,7 @@ class Store:
 
 
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_NULLABLE_SETTINGS = frozenset({"conversation_initiation_client_data_webhook", "conversation_embedding_retention_days"})
 
 
 def _references(values: Iterable[Any], secret_id: str) -> bool:
