@@ -114,7 +114,9 @@ def start(
         logging.getLogger(noisy).setLevel(logging.WARNING)
     ctx = open_context(path or Path("telephony.yaml"), env, variables, sandbox=sandbox, api_url=api_url)
     for warning in ctx.warnings:
-        err(str(warning))
+        # In the sandbox unset ${VAR}s get dummy values (warned about once, at apply).
+        if not (sandbox and warning.code == "unset-variable"):
+            err(str(warning))
     return ctx
 
 
