@@ -10,6 +10,7 @@ never what it holds.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -92,3 +93,12 @@ def render_json(diagnostics: Sequence[Diagnostic], *, file: str) -> str:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """`; did you mean 'x'?` for the closest option (by spelling or as a prefix), or ``."""
+    candidates = list(options)
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    if not close and len(word) >= 3:
+        close = [c for c in candidates if c.startswith(word)][:1]
+    return f"; did you mean '{close[0]}'?" if close else ""

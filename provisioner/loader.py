@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from provisioner import schema_errors, templating, validation
-from provisioner.diagnostics import Diagnostic, ManifestInvalid, has_errors
+from provisioner.diagnostics import Diagnostic, ManifestInvalid, did_you_mean, has_errors
 from provisioner.locate import SourceMap
 from provisioner.manifest import Environment, Manifest
 from provisioner.templating import Rendered
@@ -155,7 +155,7 @@ def _variables(
         where = f"choose an environment with --env NAME (declared: {names}) or" if environments else ""
         return dict(overrides), f"{where} pass --var {{name}}=VALUE".strip()
     if env not in environments:
-        suggestion = schema_errors._suggest(env, list(environments))
+        suggestion = did_you_mean(env, environments)
         raise _fail(file, f"unknown environment '{env}'{suggestion} (declared: {names})", "unknown-env", line)
     values: dict[str, Any] = {**environments[env].vars, **overrides}
     hint = f"environment '{env}' does not set it: add it under environments.{env}.vars or pass --var {{name}}=VALUE"

@@ -8,7 +8,6 @@ separate the two, which gives both the position in the file and the model at tha
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 from collections.abc import Sequence
@@ -17,7 +16,7 @@ from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_ori
 from pydantic import BaseModel, Tag, ValidationError
 from pydantic_core import ErrorDetails
 
-from provisioner.diagnostics import Diagnostic
+from provisioner.diagnostics import Diagnostic, did_you_mean
 from provisioner.locate import SourceMap
 from provisioner.manifest import Manifest
 from provisioner.secrets import is_secret_field
@@ -208,5 +207,4 @@ def _expected_keys(key: str, allowed: list[str]) -> str:
 
 
 def _suggest(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return did_you_mean(word, options)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from provisioner import secrets
-from provisioner.diagnostics import Diagnostic
+from provisioner.diagnostics import Diagnostic, did_you_mean
 from provisioner.locate import At, SourceMap
 from provisioner.manifest import Manifest
+
+__all__ = ["Context", "did_you_mean"]
 
 
 @dataclass
@@ -45,8 +46,3 @@ class Context:
         if secrets.unset(value, self.environ):
             return None, shown
         return secrets.resolve(value, self.environ), shown
-
-
-def did_you_mean(word: str, options: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
