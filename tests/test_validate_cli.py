@@ -1,0 +1,123 @@
+"""`telephony validate` and `telephony schema` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from provisioner.manifest_schema import schema_text
+
+ROOT = Path(__file__).parent.parent
+MANIFESTS = [ROOT / "telephony.yaml", *sorted((ROOT / "examples").glob("*.yaml"))]
+
+
+def telephony(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "PYTHONPATH")}
+    return subprocess.run(
+        [sys.executable, "-m", "provisioner", *args],
+        cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)
+def test_every_example_validates_without_secrets(path: Path) -> None:
+    result = telephony("validate", "-f", str(path.relative_to(ROOT)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1].startswith("valid: 0 errors")
+    assert all("is not set; validate does not need it" in line for line in lines[:-1])
+
+
+def test_default_file_is_telephony_yaml() -> None:
+    assert telephony("validate").stdout.splitlines()[-1].startswith("valid: 0 errors, 5 warnings")
+
+
+def test_strict_turns_warnings_into_errors() -> None:
+    result = telephony("validate", "--strict")
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == (
+        "telephony.yaml:18:20: error: ${CRM_WEBHOOK_TOKEN} is not set; "
+        "validate does not need it, but plan and apply will"
+    )
+
+
+def test_json_format() -> None:
+    result = telephony("validate", "--format", "json", "-f", "examples/twilio-minimal.yaml")
+    document = json.loads(result.stdout)
+    assert result.returncode == 0
+    assert document == {
+        "file": "examples/twilio-minimal.yaml",
+        "valid": True,
+        "errors": 0,
+        "warnings": 2,
+        "diagnostics": [
+            {
+                "severity": "warning",
+                "message": "${TWILIO_ACCOUNT_SID} is not set; validate does not need it, but plan and apply will",
+                "file": "examples/twilio-minimal.yaml",
+                "line": 17,
+                "column": 20,
+                "code": "unset-variable",
+            },
+            {
+                "severity": "warning",
+                "message": "${TWILIO_AUTH_TOKEN} is not set; validate does not need it, but plan and apply will",
+                "file": "examples/twilio-minimal.yaml",
+                "line": 18,
+                "column": 19,
+                "code": "unset-variable",
+            },
+        ],
+    }
+
+
+def test_json_format_on_an_invalid_file(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("version: 1\nworkspace: {region: mars}\n")
+    result = telephony("validate", "-f", "bad.yaml", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    assert (document["valid"], document["errors"]) == (False, 1)
+    assert document["diagnostics"][0]["code"] == "enum"
+    assert (document["diagnostics"][0]["line"], document["diagnostics"][0]["column"]) == (2, 21)
+
+
+def test_without_env_every_environment_is_checked(tmp_path: Path) -> None:
+    (tmp_path / "telephony.yaml").write_text(
+        "version: 1\n"
+        "workspace:\n"
+        "  region: ${{ vars.region }}\n"
+        "environments:\n"
+        "  staging: {vars: {region: eu}}\n"
+        "  production: {vars: {region: europe}}\n"
+    )
+    everything = telephony("validate", cwd=tmp_path)
+    assert everything.returncode == 1
+    assert everything.stdout.splitlines()[0] == (
+        "telephony.yaml:3:11: error: region: 'europe' is not 'default', 'us', 'eu', 'in' or 'sg'"
+    )
+    assert telephony("validate", "--env", "staging", cwd=tmp_path).returncode == 0
+    assert telephony("validate", "--env", "staging", "--var", "region=mars", cwd=tmp_path).returncode == 1
+
+
+def test_bad_var_option_is_a_usage_error() -> None:
+    result = telephony("validate", "--var", "novalue")
+    assert result.returncode == 2
+    assert "expected NAME=VALUE" in result.stderr
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    result = telephony("validate", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == "telephony.yaml:1:1: error: file not found"
+
+
+def test_schema_command_prints_the_schema() -> None:
+    result = telephony("schema")
+    assert result.returncode == 0
+    assert result.stdout == schema_text()
+    assert json.loads(result.stdout)["title"] == "telephony.yaml (manifest version 1)"
