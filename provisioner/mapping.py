@@ -227,7 +227,7 @@ def parse_description(description: str) -> dict[int, dict[str, str]]:
     """Rule number → {"wait_message", "handoff_message"} recovered from a generated description."""
     found: dict[int, dict[str, str]] = {}
     keys = {"tell the caller": "wait_message", "tell the person who answers": "handoff_message"}
-    for line in description.splitlines():
+    for line in description.split("\n"):  # not splitlines(): U+2028 etc. may sit inside a message
         head = _RULE_LINE.match(line)
         if not head:
             continue
