@@ -239,12 +239,15 @@ class ElevenLabsClient:
 
     # -- phone numbers ----------------------------------------------------------------------
 
-    async def list_phone_numbers(self) -> list[JSON]:
-        """Every number in the workspace, following v2 cursor pages (v1 bare array as a fallback)."""
+    async def list_phone_numbers(self, *, phone_number: str | None = None) -> list[JSON]:
+        """Every number in the workspace, following v2 cursor pages (v1 bare array as a fallback).
+        `phone_number` narrows the v2 list server-side (callers still match exactly)."""
         numbers: list[JSON] = []
         cursor: str | None = None
         while True:
             params: dict[str, Any] = {"page_size": 100}
+            if phone_number:
+                params["phone_number"] = phone_number
             if cursor:
                 params["cursor"] = cursor
             try:
@@ -260,7 +263,7 @@ class ElevenLabsClient:
                 return numbers
 
     async def find_phone_number(self, e164: str) -> JSON | None:
-        for item in await self.list_phone_numbers():
+        for item in await self.list_phone_numbers(phone_number=e164):
             if item.get("phone_number") == e164:
                 return item
         return None

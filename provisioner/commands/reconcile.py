@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+import httpx
 
 from provisioner.apply import Applier, ApplyReport, StepResult
 from provisioner.client import ApiError
@@ -64,6 +65,11 @@ def handled(func: Callable[..., None]) -> Callable[..., None]:
             sys.exit(int(ExitCode.ERROR))
         except (ApiError, AgentMissing, WorkspaceError, PlanFileError) as exc:
             err(f"Error: {exc}")
+            sys.exit(int(ExitCode.ERROR))
+        except (OSError, ValueError, KeyError, httpx.HTTPError) as exc:
+            # Not expected, but still one line: a traceback in CI output helps nobody reviewing a plan.
+            logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+            err(f"Error: {type(exc).__name__}: {exc} (run with -v for details)")
             sys.exit(int(ExitCode.ERROR))
         sys.exit(int(ExitCode.OK))
 

@@ -193,8 +193,10 @@ def test_stale_plan_file_is_refused(cli: Cli) -> None:
 def test_partial_apply_names_what_was_and_was_not_done(cli: Cli) -> None:
     cli.write(FULL)
     cli.server.control("PUT", "faults", {"spec": "rate=1;kinds=500;match=PATCH /v1/convai/agents/*"})
-    result = cli("apply", "--auto-approve", env=cli.env(TELEPHONY_RETRY_ATTEMPTS="2"))
+    # -v: the debug log (retries, steps) is scanned for secrets too.
+    result = cli("apply", "--auto-approve", "-v", env=cli.env(TELEPHONY_RETRY_ATTEMPTS="2"))
     assert result.returncode == 4, result.stdout + result.stderr
+    assert "retry:" in result.stderr
     assert "Failed: agent.support" in result.stdout
     assert "PATCH /v1/convai/agents/agent_3701k3ttaq12ewp8b7qv5rfyszkz failed (HTTP 500)" in result.stdout
     assert "Apply report: " in result.stdout and "applied" in result.stdout
