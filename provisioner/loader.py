@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from provisioner import schema_errors, templating, validation
-from provisioner.diagnostics import Diagnostic, ManifestInvalid, did_you_mean, has_errors
+from provisioner.diagnostics import Diagnostic, ManifestInvalid, did_you_mean, has_errors, sort
 from provisioner.locate import SourceMap
 from provisioner.manifest import Environment, Manifest
 from provisioner.templating import Rendered
@@ -73,7 +73,7 @@ def load(
     if manifest is None or has_errors(diagnostics):
         raise ManifestInvalid(diagnostics)
     digest = hashlib.sha256(rendered.text.encode()).hexdigest()
-    return LoadResult(manifest, sorted_warnings(diagnostics), digest, path)
+    return LoadResult(manifest, sort(diagnostics), digest, path)
 
 
 def declared_environments(path: Path) -> list[str]:
@@ -82,10 +82,6 @@ def declared_environments(path: Path) -> list[str]:
         return list(_read_environments(_read(path, str(path)), str(path))[0])
     except ManifestInvalid:
         return []
-
-
-def sorted_warnings(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    return ManifestInvalid(diagnostics).diagnostics
 
 
 def _fail(file: str, message: str, code: str, line: int = 1, column: int = 1) -> ManifestInvalid:

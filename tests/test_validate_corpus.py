@@ -139,3 +139,13 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         "many.yaml:6:31: error: unknown key 'lable'; did you mean 'label'?",
         "invalid: 6 errors, 0 warnings",
     ]
+
+
+VALID = sorted((FIXTURES / "valid").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.stem)
+def test_valid_fixture_passes_strict(path: Path) -> None:
+    env: dict[str, str | None] = {**ENVIRON, "TWILIO_API_KEY_SECRET": "s", "CRM_TOKEN": None}
+    result = CliRunner().invoke(cli, ["validate", "--strict", "-f", str(path)], env=env)
+    assert (result.exit_code, result.output) == (0, "valid: 0 errors, 0 warnings\n")
