@@ -62,8 +62,9 @@ def number_address(alias: str) -> str:
     return f"phone_number.{alias}"
 
 
-def undeclared_address(number: str) -> str:
-    return f'phone_number["{number}"]'
+def undeclared_address(number: str, duplicate_id: str | None = None) -> str:
+    # A second live entry for one E.164 (a duplicate) needs its own address: add its id.
+    return f'phone_number["{number}"]' if duplicate_id is None else f'phone_number["{number}", "{duplicate_id}"]'
 
 
 def agent_address(alias: str) -> str:
@@ -203,6 +204,7 @@ def _numbers(manifest: Manifest, live: LiveState, opts: Options) -> tuple[list[R
     ]
     unmanaged = []
     for raw in [r for k, r in by_number.items() if k not in declared] + extra:
+        duplicate = any(raw is r for r in extra)
         assigned = raw.get("assigned_agent") or {}
         item = Unmanaged(
             str(raw.get("phone_number")),
@@ -216,7 +218,7 @@ def _numbers(manifest: Manifest, live: LiveState, opts: Options) -> tuple[list[R
             have = live_number_view(raw, manifest)
             changes.append(
                 ResourceChange(
-                    undeclared_address(item.number),
+                    undeclared_address(item.number, item.phone_number_id if duplicate else None),
                     "phone_number",
                     item.number,
                     "delete",
@@ -224,7 +226,11 @@ def _numbers(manifest: Manifest, live: LiveState, opts: Options) -> tuple[list[R
                     None,
                     fields=(FieldChange("", have, None),),
                     live_id=item.phone_number_id,
-                    reason="not declared in the manifest (workspace.prune: true)",
+                    reason=(
+                        "a duplicate of a number already in the workspace (workspace.prune: true)"
+                        if duplicate
+                        else "not declared in the manifest (workspace.prune: true)"
+                    ),
                     live_digest=digest(have),
                     phase=PHASE_DELETES,
                 )

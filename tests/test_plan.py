@@ -150,3 +150,13 @@ def test_plan_from_dict_rejects_unknown_major() -> None:
         assert "format_version" in str(exc)
     else:
         raise AssertionError("accepted an unknown major version")
+
+
+def test_duplicate_live_entries_are_unmanaged_with_distinct_addresses() -> None:
+    first = live_number("+14155550100")
+    second = {**live_number("+14155550100"), "phone_number_id": "phnum_dup"}
+    plan = build_plan(manifest(prune=True, max_deletes=5), state(first, second, live_number("+14155550999")))
+    line = plan.change("phone_number.line")
+    assert line is not None and line.live_id == first["phone_number_id"]
+    deletes = sorted(c.address for c in plan.number_deletes())
+    assert deletes == ['phone_number["+14155550100", "phnum_dup"]', 'phone_number["+14155550999"]']
