@@ -260,9 +260,16 @@ def cmd_apply(
 ) -> None:
     saved = read(planfile) if planfile is not None else None
     if saved is not None:
+        # The plan decides what is sent and records how the manifest was loaded.
+        if rotate_secrets or env is not None or variables:
+            fail(
+                ExitCode.ERROR,
+                "Error: a plan file records --env/--var and its changes; "
+                "--env, --var and --rotate-secrets cannot be combined with one.",
+            )
         values, env = saved.variables, saved.env
         path = path or Path(saved.manifest_path)
-        rotate_secrets = rotate_secrets or saved.rotate_secrets
+        rotate_secrets = saved.rotate_secrets
     else:
         values = parse_vars(variables)
     ctx = start(path, env, values, sandbox, api_url, verbose)

@@ -183,6 +183,8 @@ def test_stale_plan_file_is_refused(cli: Cli) -> None:
     assert cli("plan", "--out", "fresh.tfplan").returncode == 0
     cli.write(FULL.replace("label: Sales direct", "label: Sales direct again"))
     assert cli("apply", "fresh.tfplan").returncode == 5
+    # A plan file decides what is sent: flags that would change that are refused.
+    assert cli("apply", "fresh.tfplan", "--rotate-secrets").returncode == 1
     # A fresh plan of an unchanged world applies.
     assert cli("plan", "--out", "ok.tfplan").returncode == 0
     applied = cli("apply", "ok.tfplan")
