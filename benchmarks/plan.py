@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+REPO = str(Path(__file__).resolve().parents[1])
 AGENTS = ["agent_3701k3ttaq12ewp8b7qv5rfyszkz", "agent_4801k3ttaq12ewp8b7qv5rfysabc"]
 
 
@@ -73,6 +74,7 @@ def start(seed_file: Path) -> tuple[subprocess.Popen[str], str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env={**os.environ, "PYTHONPATH": REPO},
     )
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -92,7 +94,13 @@ def main() -> None:
             (root / "seed.json").write_text(json.dumps(seed(count)))
             (root / "telephony.yaml").write_text(manifest(count))
             proc, url = start(root / "seed.json")
-            env = {**os.environ, "ELEVENLABS_API_KEY": "bench", "ELEVENLABS_BASE_URL": url, "NO_COLOR": "1"}
+            env = {
+                **os.environ,
+                "ELEVENLABS_API_KEY": "bench",
+                "ELEVENLABS_BASE_URL": url,
+                "NO_COLOR": "1",
+                "PYTHONPATH": REPO,
+            }
             try:
                 times = []
                 for _ in range(args.repeat):

@@ -172,6 +172,15 @@ def _number_change(
         )
     if opts.rotate_secrets:
         fields += _password_rotations(trunk)
+    else:
+        # New or changed credentials carry their password (a missing one would keep the old).
+        changed = {f.path.split(".credentials")[0] for f in fields if ".credentials" in f.path}
+        changed |= {f.path for f in fields if f.path in ("trunk.outbound", "trunk.inbound", "trunk")}
+        fields += [
+            FieldChange(f.path, f.before, f.after, True, "sent (credentials changed)")
+            for f in _password_rotations(trunk)
+            if any(f.path.startswith(side + ".") or side == "trunk" for side in changed)
+        ]
     if not fields:
         return ResourceChange(address, "phone_number", alias, "no-op", have, want, **common)
     only_agent = all(f.path == "agent" for f in fields)

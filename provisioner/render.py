@@ -66,9 +66,12 @@ def summary_line(plan: Plan, mode: Mode = "plan") -> str:
 
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Leaf rows of a created or removed value; nulls and empty maps are left out, as Terraform does."""
     if isinstance(value, dict) and value:
         rows = []
         for key, item in value.items():
+            if item is None or item == {}:
+                continue
             rows += _flatten(item, f"{prefix}.{key}" if prefix else str(key))
         return rows
     return [(prefix, value)]

@@ -24,6 +24,15 @@ import httpx
 import pytest
 
 API_KEY = "e2e-key"
+# Subprocesses run this checkout's code, whatever `pip install -e` last pointed at.
+REPO = str(Path(__file__).resolve().parents[2])
+
+
+def subprocess_env(base: dict[str, str]) -> dict[str, str]:
+    path = base.get("PYTHONPATH")
+    return {**base, "PYTHONPATH": REPO + (os.pathsep + path if path else "")}
+
+
 SUPPORT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
 SALES = "agent_4801k3ttaq12ewp8b7qv5rfysabc"
 PROMPTS = {SUPPORT: "You are the support agent. Be kind.", SALES: "You are the sales agent. Be brief."}
@@ -87,7 +96,11 @@ def start_server(tmp: Path, seed: dict[str, Any] | None = None) -> Server:
         str(seed_file),
     ]
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=subprocess_env({**os.environ, "PYTHONUNBUFFERED": "1"}),
     )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or []], daemon=True).start()
@@ -138,7 +151,7 @@ class Cli:
             NO_COLOR="1",
         )
         env.update(extra)
-        return env
+        return subprocess_env(env)
 
     def __call__(
         self, *args: str, env: dict[str, str] | None = None, input: str | None = None

@@ -17,6 +17,7 @@ MANIFESTS = [ROOT / "telephony.yaml", *sorted((ROOT / "examples").glob("*.yaml")
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "TELEPHONY_"))}
     env["NO_COLOR"] = "1"
+    env["PYTHONPATH"] = str(ROOT)  # this checkout's code, whatever `pip install -e` points at
     return subprocess.run(
         [sys.executable, "-m", "provisioner", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
