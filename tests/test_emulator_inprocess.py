@@ -147,6 +147,11 @@ INVALID: list[tuple[str, str, Any]] = [
             }
         },
     ),
+    (
+        "PATCH",
+        "/v1/convai/agents/agent_x",
+        {"conversation_config": {"agent": {"prompt": {"built_in_tools": {"transfer_to_agent": {"name": "t"}}}}}},
+    ),
     ("PATCH", "/v1/convai/settings", {"rag_retention_period_days": 99}),
     ("POST", "/v1/convai/secrets", {"type": "new", "name": "x"}),
     ("PATCH", "/v1/convai/secrets/s_x", {"type": "update", "name": "x"}),
@@ -236,3 +241,24 @@ async def test_duplicates_are_configurable() -> None:
         assert (await c.post("/v1/convai/phone-numbers", json=SIP)).status_code == 200
         assert (await c.post("/v1/convai/phone-numbers", json=SIP)).status_code == 200
         assert len((await c.get("/v1/convai/phone-numbers")).json()) == 2
+
+
+async def test_other_system_tools_pass_through(asgi_client: httpx.AsyncClient) -> None:
+    agent_id = (await asgi_client.post("/v1/convai/agents/create", json={"conversation_config": {}})).json()["agent_id"]
+    tools = {
+        "end_call": {"name": "end_call", "params": {"system_tool_type": "end_call"}},
+        "transfer_to_agent": {
+            "name": "transfer_to_agent",
+            "params": {
+                "system_tool_type": "transfer_to_agent",
+                "transfers": [{"agent_id": "agent_b", "condition": "c"}],
+            },
+        },
+    }
+    body = {"conversation_config": {"agent": {"prompt": {"built_in_tools": tools}}}}
+    agent = (await asgi_client.patch(f"/v1/convai/agents/{agent_id}", json=body)).json()
+    built_in = agent["conversation_config"]["agent"]["prompt"]["built_in_tools"]
+    assert built_in["end_call"]["params"] == {"system_tool_type": "end_call"}
+    assert built_in["transfer_to_agent"]["params"]["transfers"][0]["delay_ms"] == 0
+    assert built_in["transfer_to_agent"]["tool_error_handling_mode"] == "auto"
+    assert built_in["transfer_to_number"] is None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
 
 MediaEncryption = Literal["disabled", "allowed", "required"]
 Transport = Literal["auto", "udp", "tcp", "tls"]
@@ -171,7 +171,28 @@ class TransferToAgentParams(_Open):
     transfers: list[AgentTransfer]
 
 
-class _SystemToolBase(_Open):
+class OtherSystemToolParams(_Open):
+    """Params of the other system tools (end_call, …): passed through unvalidated."""
+
+    system_tool_type: str
+
+
+def _params_tag(value: Any) -> str | None:
+    tag = value.get("system_tool_type") if isinstance(value, dict) else getattr(value, "system_tool_type", None)
+    if tag is None:
+        return None  # the discriminator is required, as on the real API: 422
+    return str(tag) if tag in ("transfer_to_number", "transfer_to_agent") else "other"
+
+
+SystemToolParams = Annotated[
+    Annotated[TransferToNumberParams, Tag("transfer_to_number")]
+    | Annotated[TransferToAgentParams, Tag("transfer_to_agent")]
+    | Annotated[OtherSystemToolParams, Tag("other")],
+    Discriminator(_params_tag),
+]
+
+
+class SystemToolConfig(_Open):
     type: Literal["system"] = "system"
     name: Annotated[str, Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
     description: str = ""
@@ -181,19 +202,15 @@ class _SystemToolBase(_Open):
     disable_interruptions: bool = False
     force_pre_tool_speech: bool = False
     assignments: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class TransferToNumberTool(_SystemToolBase):
-    params: TransferToNumberParams
-
-
-class TransferToAgentTool(_SystemToolBase):
-    params: TransferToAgentParams
+    tool_call_sound: Literal["typing", "elevator1", "elevator2", "elevator3", "elevator4"] | None = None
+    tool_call_sound_behavior: Literal["auto", "always"] = "auto"
+    tool_error_handling_mode: Literal["auto", "summarized", "passthrough", "hide"] = "auto"
+    params: SystemToolParams
 
 
 class BuiltInTools(_Open):
-    transfer_to_number: TransferToNumberTool | None = None
-    transfer_to_agent: TransferToAgentTool | None = None
+    transfer_to_number: SystemToolConfig | None = None
+    transfer_to_agent: SystemToolConfig | None = None
 
 
 class PromptPatch(_Open):
