@@ -262,3 +262,32 @@ async def test_other_system_tools_pass_through(asgi_client: httpx.AsyncClient) -
     assert built_in["transfer_to_agent"]["params"]["transfers"][0]["delay_ms"] == 0
     assert built_in["transfer_to_agent"]["tool_error_handling_mode"] == "auto"
     assert built_in["transfer_to_number"] is None
+
+
+async def test_exotel_import_and_secret_dependencies(asgi_client: httpx.AsyncClient, openapi: OpenApiValidator) -> None:
+    exotel = {
+        "provider": "exotel",
+        "phone_number": "+911234567890",
+        "label": "india",
+        "account_sid": "acc",
+        "api_key": "exotel-key",
+        "api_token": "exotel-token",
+        "api_subdomain": "api.in.exotel.com",
+        "app_id": "app",
+    }
+    pid = (await asgi_client.post("/v1/convai/phone-numbers", json=exotel)).json()["phone_number_id"]
+    number = (await asgi_client.get(f"/v1/convai/phone-numbers/{pid}")).json()
+    assert number["provider"] == "exotel" and "api_token" not in number and "api_key" not in number
+    assert openapi.validate("GET", f"/v1/convai/phone-numbers/{pid}", 200, number)
+
+    secret = (await asgi_client.post("/v1/convai/secrets", json={"type": "new", "name": "s", "value": "v"})).json()
+    agent_id = (await asgi_client.post("/v1/convai/agents/create", json={"conversation_config": {}})).json()["agent_id"]
+    hook = {"url": "https://h.example.test", "request_headers": {"X-Key": {"secret_id": secret["secret_id"]}}}
+    patch = {"platform_settings": {"workspace_overrides": {"conversation_initiation_client_data_webhook": hook}}}
+    agent = (await asgi_client.patch(f"/v1/convai/agents/{agent_id}", json=patch)).json()
+    assert openapi.validate("PATCH", f"/v1/convai/agents/{agent_id}", 200, agent)
+    url = f"/v1/convai/secrets/{secret['secret_id']}/dependencies/agents"
+    deps = (await asgi_client.get(url)).json()
+    assert [d["id"] for d in deps["dependencies"]] == [agent_id]
+    assert openapi.validate("GET", url, 200, deps)
+    assert (await asgi_client.delete(f"/v1/convai/secrets/{secret['secret_id']}")).status_code == 400

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -75,3 +75,18 @@ async def delete_secret(request: Request, secret_id: str) -> Response:
     store = authed_store(request)
     store.delete_secret(secret_id)
     return no_content()
+
+
+@router.get("/v1/convai/secrets/{secret_id}/dependencies/{resource_type}")
+async def secret_dependencies(
+    request: Request,
+    secret_id: str,
+    resource_type: Literal["tools", "agents", "phone_numbers"],
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: str | None = None,
+) -> Response:
+    store = authed_store(request)
+    store.get_secret_record(secret_id)
+    items = store.secret_used_by(secret_id)[resource_type]
+    chunk, next_cursor, _ = page(items, cursor, page_size)
+    return json_response({"dependencies": chunk, "next_cursor": next_cursor})
