@@ -23,7 +23,9 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 MAX_NODES = 100_000  # values after alias expansion; a large real manifest has a few thousand
+MAX_DEPTH = 32  # a manifest nests about 8 deep; deeper input would only exhaust recursion later
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_BRACKET = re.compile(r"[\[\]{}]")
 _ALIAS = re.compile(r"(?:^|[\s\[{,:])(\*[^\s,\]}]+)")
 
 
@@ -77,6 +79,7 @@ class ParseResult:
 
 def parse(text: str) -> ParseResult:
     """Parse one YAML document. Raises `YamlError` for anything that prevents a result."""
+    _check_flow_depth(text)
     loader: _Loader | None = None
     try:
         loader = _Loader(text)
@@ -93,6 +96,7 @@ def parse(text: str) -> ParseResult:
     finally:
         if loader is not None:
             loader.dispose()
+    _check_depth(data)
     _check_expansion(data, text)
     return ParseResult(data, loader.problems)
 
@@ -163,6 +167,34 @@ def _hashable(value: Any) -> bool:
 
 def _is_plain(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.style is None
+
+
+def _check_flow_depth(text: str) -> None:
+    """Refuse deep `[[[...` / `{{{...` before libyaml sees it: its parser recurses in C and a
+    deep enough document crashes the process instead of raising. Brackets inside quotes count
+    too; no real manifest has dozens of unbalanced ones."""
+    depth = 0
+    for match in _BRACKET.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+        if depth > MAX_DEPTH:
+            before = text[: match.start()]
+            mark = Mark(before.count("\n"), match.start() - (before.rfind("\n") + 1))
+            raise YamlError([YamlProblem(f"nesting is deeper than {MAX_DEPTH} levels", mark, "yaml-depth")])
+
+
+def _check_depth(data: Any) -> None:
+    """Fail on nesting deeper than MAX_DEPTH (iteratively: the check itself must not recurse)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    seen: set[int] = set()
+    while stack:
+        value, depth = stack.pop()
+        if not isinstance(value, MarkedDict | MarkedList) or id(value) in seen:
+            continue
+        seen.add(id(value))
+        if depth >= MAX_DEPTH:
+            raise YamlError([YamlProblem(f"nesting is deeper than {MAX_DEPTH} levels", value.start, "yaml-depth")])
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children)
 
 
 def _first_alias(text: str) -> Mark | None:

@@ -86,7 +86,8 @@ def test_secret_fields() -> None:
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_no_secret_value_reaches_validate_output(tmp_path: Path, fmt: str) -> None:
     (tmp_path / "telephony.yaml").write_text(MANIFEST)
-    environ = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "PYTHONPATH")} | SECRET_VALUES
+    environ = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME")} | SECRET_VALUES
+    environ["PYTHONPATH"] = str(Path(__file__).parent.parent)  # this checkout, from any directory
     result = subprocess.run(
         [sys.executable, "-m", "provisioner", "validate", "--format", fmt],
         cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=60,

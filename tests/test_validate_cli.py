@@ -17,7 +17,8 @@ MANIFESTS = [ROOT / "telephony.yaml", *sorted((ROOT / "examples").glob("*.yaml")
 
 
 def telephony(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "PYTHONPATH")}
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME")}
+    base["PYTHONPATH"] = str(ROOT)  # this checkout's code, even when run from another directory
     return subprocess.run(
         [sys.executable, "-m", "provisioner", *args],
         cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True, timeout=60,

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from provisioner.cli import cli
 
+ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
 INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))
 WARNINGS = sorted((FIXTURES / "warnings").glob("*.yaml"))
@@ -31,13 +32,14 @@ ENVIRON = {
 # Parsing-level failures also run through the real CLI in a subprocess.
 SUBPROCESS = {
     "malformed-yaml", "tabs", "empty", "billion-laughs", "not-a-mapping", "not-utf8", "duplicate-key",
-    "wrong-types", "unquoted-number", "template-syntax", "template-sandbox", "literal-secret",
+    "wrong-types", "unquoted-number", "template-syntax", "template-sandbox", "literal-secret", "deep-nesting",
 }
 
 
 def _clean_environ() -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "PYTHONPATH", "SYSTEMROOT")}
-    return {**keep, **ENVIRON}
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "SYSTEMROOT")}
+    # This checkout's code, whatever `pip install -e` last pointed the package at:
+    return {**keep, **ENVIRON, "PYTHONPATH": str(ROOT)}
 
 
 def _in_process(path: Path, *args: str) -> tuple[int, str]:
