@@ -14,10 +14,14 @@ the rendered YAML are reported at the template's line.
 from __future__ import annotations
 
 import re
+import signal
 import sys
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 import jinja2
@@ -25,6 +29,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 MAX_RENDERED_CHARS = 2_000_000
+MAX_RENDER_SECONDS = 5.0
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"  # private-use code points: never in a real manifest
 _MARKER = re.compile(f"{_MARK_OPEN}(\\d+){_MARK_CLOSE}")
 _SYNTAX = re.compile(r"\$\{\{|\{%|\$\{#")
@@ -119,13 +124,13 @@ def _render(source: str, context: dict[str, Any], hint: str) -> str:
     chunks: list[str] = []
     size = 0
     try:
-        for chunk in template.generate(context):
-            size += len(chunk)
-            if size > MAX_RENDERED_CHARS:
-                raise TemplateProblem(
-                    f"the rendered manifest is larger than {MAX_RENDERED_CHARS} characters", 1, 1, "template-size"
-                )
-            chunks.append(chunk)
+        with _time_limit():
+            for chunk in template.generate(context):
+                size += len(chunk)
+                if size > MAX_RENDERED_CHARS:
+                    message = f"the rendered manifest is larger than {MAX_RENDERED_CHARS} characters"
+                    raise TemplateProblem(message, 1, 1, "template-size")
+                chunks.append(chunk)
     except TemplateProblem:
         raise
     except Exception as exc:  # anything a template can raise: undefined, sandbox, filters, arithmetic
@@ -134,12 +139,46 @@ def _render(source: str, context: dict[str, Any], hint: str) -> str:
     return "".join(chunks)
 
 
+class _TooSlow(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit() -> Iterator[None]:
+    """Stop a template that loops for too long (nested loops can spin without any output).
+
+    Uses a timer signal, so only in the main thread of a Unix process (the CLI); elsewhere
+    the output-size limit is the only guard.
+    """
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise _TooSlow(f"rendering took longer than {MAX_RENDER_SECONDS:g} seconds")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    started = time.monotonic()
+    outer_delay, outer_interval = signal.setitimer(signal.ITIMER_REAL, MAX_RENDER_SECONDS)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer_delay > 0:  # someone else's timer (e.g. pytest-timeout) keeps running
+            remaining = max(outer_delay - (time.monotonic() - started), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, remaining, outer_interval)
+
+
 def _problem(exc: Exception, line: int, column: int, hint: str) -> TemplateProblem:
     if isinstance(exc, jinja2.UndefinedError):
         missing = _MISSING_ATTRIBUTE.search(str(exc))
         name = missing.group(1) if missing else str(exc).strip("'").split("'")[0]
         message = f"undefined template variable '{name}'; {hint.replace('{name}', name)}"
         return TemplateProblem(message, line, column, "template-undefined")
+    if isinstance(exc, _TooSlow):
+        return TemplateProblem(f"template: {exc}", line, column, "template-timeout")
     if isinstance(exc, SecurityError):
         return TemplateProblem(f"not allowed in a template: {exc}", line, column, "template-sandbox")
     return TemplateProblem(f"template error: {exc}", line, column, "template-error")

@@ -176,3 +176,15 @@ def test_crlf_and_bom_are_accepted(tmp_path: Path) -> None:
     path = tmp_path / "win.yaml"
     path.write_bytes(b"\xef\xbb\xbfversion: 1\r\nworkspace:\r\n  region: eu\r\n")
     assert load(path).manifest.workspace.region == "eu"
+
+
+def test_template_that_spins_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("provisioner.templating.MAX_RENDER_SECONDS", 0.2)
+    loops = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    path = write(tmp_path, f"version: 1\n{loops}\n")
+    assert errors(path) == [f"{path}:2:1: error: template: rendering took longer than 0.2 seconds"]
+
+
+def test_template_output_is_bounded(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: 1\n{% for i in range(100000) %}${{ 'x' * 100 }}{% endfor %}\n")
+    assert errors(path) == [f"{path}:1:1: error: the rendered manifest is larger than 2000000 characters"]
