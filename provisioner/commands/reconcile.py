@@ -229,6 +229,10 @@ def print_report(report: ApplyReport) -> None:
         f"Apply report: {len(applied)} applied, {len(mismatched)} read-back mismatches, "
         f"{len(failed)} failed, {len(skipped)} skipped."
     )
+    for item in applied[:50]:
+        click.echo(f"  Applied: {item.address} ({item.action})")
+    if len(applied) > 50:
+        click.echo(f"  ... and {len(applied) - 50} more applied")
     for title, items in (("Failed", failed), ("Read-back mismatch", mismatched), ("Skipped", skipped)):
         for item in items:
             click.echo(f"  {title}: {item.address} ({item.action}): {item.message}")

@@ -216,6 +216,7 @@ def test_partial_apply_names_what_was_and_was_not_done(cli: Cli) -> None:
     assert result.returncode == 4, result.stdout + result.stderr
     assert "retry:" in result.stderr
     assert "Failed: agent.support" in result.stdout
+    assert "Applied: phone_number.support-line (create)" in result.stdout
     assert "PATCH /v1/convai/agents/agent_3701k3ttaq12ewp8b7qv5rfyszkz failed (HTTP 500)" in result.stdout
     assert "Apply report: " in result.stdout and "applied" in result.stdout
     assert "Traceback" not in result.stderr
