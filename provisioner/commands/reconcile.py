@@ -66,6 +66,9 @@ def handled(func: Callable[..., None]) -> Callable[..., None]:
         except (ApiError, AgentMissing, WorkspaceError, PlanFileError) as exc:
             err(f"Error: {exc}")
             sys.exit(int(ExitCode.ERROR))
+        except KeyboardInterrupt:
+            err("Interrupted. Requests already sent may have been applied; `telephony plan` shows where things stand.")
+            sys.exit(130)
         except (OSError, ValueError, KeyError, httpx.HTTPError) as exc:
             # Not expected, but still one line: a traceback in CI output helps nobody reviewing a plan.
             logging.getLogger(__name__).debug("unexpected error", exc_info=True)
