@@ -64,6 +64,34 @@ def new_recipient(body: dict[str, Any], now: float) -> dict[str, Any]:
     }
 
 
+def new_batch(data: dict[str, Any], provider: str | None, now: float) -> dict[str, Any]:
+    """A batch record from a validated submit body; calls start at `scheduled_time_unix` or now."""
+    t0 = max(now, float(data["scheduled_time_unix"] or now))
+    recipients = [new_recipient(r, now) for r in data["recipients"]]
+    concurrency = data["target_concurrency_limit"] or DEFAULT_CONCURRENCY
+    schedule(recipients, t0, concurrency)
+    return {
+        "id": new_id("btcal"),
+        "phone_number_id": data.get("agent_phone_number_id"),
+        "phone_provider": provider,
+        "whatsapp_params": data.get("whatsapp_params"),
+        "name": data["call_name"],
+        "agent_id": data["agent_id"],
+        "branch_id": data.get("branch_id"),
+        "environment": data.get("environment"),
+        "created_at": now,
+        "updated_at": now,
+        "scheduled_time": t0,
+        "timezone": data.get("timezone"),
+        "retry_count": 0,
+        "telephony_call_config": data["telephony_call_config"],
+        "target_concurrency_limit": data.get("target_concurrency_limit"),
+        "concurrency": concurrency,
+        "cancelled": False,
+        "recipients": recipients,
+    }
+
+
 def batch_status(batch: dict[str, Any], statuses: list[str], now: float) -> str:
     if batch.get("cancelled"):
         return "cancelled"

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from provisioner.emulator.control import EmulatorState
 from provisioner.emulator.errors import EmulatorError, rate_limited, server_error
-from provisioner.emulator.store import dumps
+from provisioner.emulator.persistence import dumps
 
 
 class DroppedConnection(Exception):

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.responses import Response
 
-from provisioner.emulator.store import dumps
+from provisioner.emulator.persistence import dumps
 
 
 def json_bytes(body: bytes, status_code: int = 200) -> Response:

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Body, Query, Request, Response
 
 from provisioner.emulator.control import authed_store
 from provisioner.emulator.models import CreatePhoneNumberRequest, UpdatePhoneNumberRequest
+from provisioner.emulator.persistence import dumps
 from provisioner.emulator.responses import json_bytes, json_response
-from provisioner.emulator.store import dumps
 
 router = APIRouter()
 Provider = Literal["twilio", "sip_trunk", "exotel"]

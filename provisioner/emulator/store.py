@@ -9,26 +9,20 @@ plan. Any write clears the caches. With a state file, every write is persisted a
 from __future__ import annotations
 
 import copy
-import json
-import os
 import secrets as pysecrets
-import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from provisioner.emulator import agent_config, batches, render
+from provisioner.emulator import agent_config, batches, persistence, render
 from provisioner.emulator.clock import Clock
 from provisioner.emulator.errors import bad_request, not_found
 from provisioner.emulator.ids import new_id
+from provisioner.emulator.persistence import dumps
 from provisioner.emulator.secrets_hygiene import fingerprint, new_salt
+from provisioner.emulator.usage import secret_used_by
 
 STATE_VERSION = 1
-_JSON = {"separators": (",", ":"), "ensure_ascii": False}
-
-
-def dumps(data: Any) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class Store:
@@ -80,26 +74,12 @@ class Store:
         self.changed(persist=False)
 
     def remove_stale_temporaries(self) -> None:
-        """Temporaries left by a process killed mid-save are never the state; drop them."""
-        if self.state_file is not None and self.state_file.parent.is_dir():
-            for stale in self.state_file.parent.glob(f".{self.state_file.name}.*.tmp"):
-                stale.unlink(missing_ok=True)
+        if self.state_file is not None:
+            persistence.remove_stale_temporaries(self.state_file)
 
     def save(self) -> None:
-        if self.state_file is None:
-            return
-        path = self.state_file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(dumps(self.to_state()))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)  # atomic on POSIX: readers see the old or the new file, never half
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        if self.state_file is not None:
+            persistence.atomic_write(self.state_file, dumps(self.to_state()))
 
     def changed(self, *, persist: bool = True) -> None:
         self._number_cache.clear()
@@ -386,35 +366,7 @@ class Store:
         return record
 
     def secret_used_by(self, secret_id: str) -> dict[str, Any]:
-        others = []
-        hook = self.settings.get("conversation_initiation_client_data_webhook")
-        if hook and _references(hook.get("request_headers", {}).values(), secret_id):
-            others.append("conversation_initiation_webhook")
-        agents = []
-        for a in self.agents.values():
-            overrides = a["platform_settings"].get("workspace_overrides") or {}
-            agent_hook = overrides.get("conversation_initiation_client_data_webhook") or {}
-            if _references((agent_hook.get("request_headers") or {}).values(), secret_id):
-                agents.append(
-                    {
-                        "type": "available",
-                        "id": a["agent_id"],
-                        "name": a["name"],
-                        "created_at_unix_secs": a["created_at_unix_secs"],
-                        "access_level": "admin",
-                        "referenced_resource_ids": [],
-                    }
-                )
-        return {
-            "tools": [],
-            "tools_has_more": False,
-            "agents": agents,
-            "agents_has_more": False,
-            "phone_numbers": [],
-            "phone_numbers_has_more": False,
-            "mcp_servers": [],
-            "others": others,
-        }
+        return secret_used_by(secret_id, self.settings, self.agents.values())
 
     def delete_secret(self, secret_id: str) -> None:
         self.get_secret_record(secret_id)
@@ -445,31 +397,7 @@ class Store:
         provider = None
         if data.get("agent_phone_number_id"):
             provider = self.get_number_record(data["agent_phone_number_id"])["provider"]
-        now = self.clock.now()
-        t0 = max(now, float(data["scheduled_time_unix"] or now))
-        recipients = [batches.new_recipient(r, now) for r in data["recipients"]]
-        concurrency = data["target_concurrency_limit"] or batches.DEFAULT_CONCURRENCY
-        batches.schedule(recipients, t0, concurrency)
-        batch = {
-            "id": new_id("btcal"),
-            "phone_number_id": data.get("agent_phone_number_id"),
-            "phone_provider": provider,
-            "whatsapp_params": data.get("whatsapp_params"),
-            "name": data["call_name"],
-            "agent_id": data["agent_id"],
-            "branch_id": data.get("branch_id"),
-            "environment": data.get("environment"),
-            "created_at": now,
-            "updated_at": now,
-            "scheduled_time": t0,
-            "timezone": data.get("timezone"),
-            "retry_count": 0,
-            "telephony_call_config": data["telephony_call_config"],
-            "target_concurrency_limit": data.get("target_concurrency_limit"),
-            "concurrency": concurrency,
-            "cancelled": False,
-            "recipients": recipients,
-        }
+        batch = batches.new_batch(data, provider, self.clock.now())
         self.batches[batch["id"]] = batch
         self.save()
         return batch
@@ -506,7 +434,3 @@ class Store:
 
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _NULLABLE_SETTINGS = frozenset({"conversation_initiation_client_data_webhook", "conversation_embedding_retention_days"})
-
-
-def _references(values: Iterable[Any], secret_id: str) -> bool:
-    return any(isinstance(v, dict) and v.get("secret_id") == secret_id for v in values)
