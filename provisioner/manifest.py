@@ -72,6 +72,8 @@ class Model(BaseModel):
 
 
 class Workspace(Model):
+    """Settings of the tool for this workspace."""
+
     region: Region = Field("default", description="API region: picks the base URL when --api-url is not set.")
     prune: bool = Field(False, description="Plan deletion of live numbers this manifest does not declare.")
     max_deletes: int = Field(
@@ -92,16 +94,18 @@ class Webhook(Model):
 class Credentials(Model):
     """SIP digest authentication."""
 
-    username: str = Field(min_length=1)
+    username: str = Field(min_length=1, description="Digest auth user name.")
     password: str | None = Field(
         None, description="A ${VAR} reference; write-only: the API never returns it. Omitted: keep the live one."
     )
 
 
 class OutboundTrunk(Model):
+    """Calls from ElevenLabs to the PBX or carrier."""
+
     address: str = Field(description="Host or IP, optionally :port, without a sip: prefix.")
-    transport: Transport = "auto"
-    media_encryption: MediaEncryption = "allowed"
+    transport: Transport = Field("auto", description="SIP signalling transport; tls encrypts it.")
+    media_encryption: MediaEncryption = Field("allowed", description="SRTP policy for the audio.")
     headers: dict[str, str] = Field(default_factory=dict, description="Static SIP headers on the INVITE.")
     attributes_to_headers: dict[str, str] = Field(
         default_factory=dict, description="Dynamic variable name -> SIP header name."
@@ -111,10 +115,12 @@ class OutboundTrunk(Model):
 
 
 class InboundTrunk(Model):
+    """Calls from the PBX or carrier to ElevenLabs."""
+
     allowed_addresses: list[str] = Field(default_factory=list, description="IPs or CIDR blocks (the ACL).")
     allowed_numbers: list[str] | None = Field(None, description="Caller numbers allowed to use the trunk.")
-    media_encryption: MediaEncryption = "allowed"
-    credentials: Credentials | None = None
+    media_encryption: MediaEncryption = Field("allowed", description="SRTP policy for the audio.")
+    credentials: Credentials | None = Field(None, description="Digest auth the PBX must use.")
     remote_domains: list[str] | None = Field(None, description="Domains that validate remote TLS certificates.")
     attributes_to_headers: dict[str, str] = Field(
         default_factory=dict, description="Dynamic variable name -> SIP header name."
@@ -125,9 +131,9 @@ class SipTrunk(Model):
     """A SIP trunk, declared once and referenced by many numbers. Managed whole."""
 
     static_ip: bool = Field(False, description="Use the static-IP stack (livekit_stack: static) for ACLs.")
-    store_sip_messages: bool = True
-    outbound: OutboundTrunk | None = None
-    inbound: InboundTrunk | None = None
+    store_sip_messages: bool = Field(True, description="Keep SIP message logs for this trunk's numbers.")
+    outbound: OutboundTrunk | None = Field(None, description="Calls from ElevenLabs to the PBX or carrier.")
+    inbound: InboundTrunk | None = Field(None, description="Calls from the PBX or carrier to ElevenLabs.")
 
 
 class Uui(Model):
@@ -141,8 +147,12 @@ class Uui(Model):
 
 
 class TransferRule(Model):
+    """When and where an agent transfers a call to a human."""
+
     to: str = Field(description='E.164 number, "sip:..." URI, or "{{var}}" / "sip:{{var}}" dynamic variable.')
-    type: TransferType = "conference"
+    type: TransferType = Field(
+        "conference", description="conference (default); sip_refer: SIP trunk calls only; blind: Twilio calls only."
+    )
     condition: str = Field(min_length=1, description="When the agent should transfer, in plain words.")
     wait_message: str | None = Field(None, description="What the agent tells the caller while transferring.")
     handoff_message: str | None = Field(None, description="What the agent tells the human who picks up.")
@@ -184,6 +194,8 @@ class Agent(Model):
 
 
 class TwilioCredentials(Model):
+    """Twilio credentials, as ${VAR} references; sent on import only (the API never returns them)."""
+
     account_sid: str = Field(description="AC... Account SID or SK... API Key SID, as ${VAR}.")
     auth_token: str = Field(description="Auth token or API key secret, as ${VAR}.")
     account_auth_token: str | None = Field(None, description="Required with an SK... API key SID.")
@@ -191,17 +203,23 @@ class TwilioCredentials(Model):
 
 
 class NumberBase(Model):
+    """What every phone number has."""
+
     number: str = Field(description="E.164, e.g. +14155550100. The number's identity.")
-    label: str = Field(min_length=1)
+    label: str = Field(min_length=1, description="Name shown in the ElevenLabs dashboard.")
     agent: str | None = Field(None, description="Alias of an agent under `agents:`; null unassigns.")
 
 
 class TwilioNumber(NumberBase):
+    """A number imported from Twilio."""
+
     provider: Literal["twilio"]
-    twilio: TwilioCredentials
+    twilio: TwilioCredentials = Field(description="The Twilio account (or API key) that owns the number.")
 
 
 class SipTrunkNumber(NumberBase):
+    """A number reached over a SIP trunk."""
+
     provider: Literal["sip_trunk"]
     sip_trunk: str = Field(description="Name of a trunk under `sip_trunks:`.")
 
@@ -212,21 +230,25 @@ PhoneNumber = Annotated[TwilioNumber | SipTrunkNumber, Field(discriminator="prov
 class Environment(Model):
     """Values for `${{ vars.NAME }}` when the manifest is loaded with `--env NAME`."""
 
-    vars: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    vars: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="NAME: value for ${{ vars.NAME }}."
+    )
 
 
 class Manifest(Model):
     """The whole `telephony.yaml`."""
 
     version: Literal[1] = Field(description="Manifest format version; always 1.")
-    workspace: Workspace = Field(default_factory=lambda: Workspace())
+    workspace: Workspace = Field(default_factory=lambda: Workspace(), description="Region and deletion safety.")
     pre_call_webhook: Webhook | None = Field(
         None, description="Workspace pre-call webhook; null clears it; leave the key out to not manage it."
     )
-    agents: dict[str, Agent] = Field(default_factory=dict)
-    sip_trunks: dict[str, SipTrunk] = Field(default_factory=dict)
-    phone_numbers: dict[str, PhoneNumber] = Field(default_factory=dict)
-    environments: dict[str, Environment] = Field(default_factory=dict)
+    agents: dict[str, Agent] = Field(default_factory=dict, description="alias: telephony settings of an agent.")
+    sip_trunks: dict[str, SipTrunk] = Field(default_factory=dict, description="name: SIP trunk, used by numbers.")
+    phone_numbers: dict[str, PhoneNumber] = Field(default_factory=dict, description="alias: phone number to import.")
+    environments: dict[str, Environment] = Field(
+        default_factory=dict, description="name: vars for --env NAME; read before the file is rendered."
+    )
 
     def declares(self, key: str) -> bool:
         """Whether the file set `key` at the top level (so `null` means "clear", not "unmanaged")."""
