@@ -164,6 +164,9 @@ def test_plan_exit_codes_and_formats(cli: Cli) -> None:
     twilio = next(c for c in creates if c["address"] == "phone_number.support-line")
     assert twilio["change"]["after_sensitive"] == {"twilio": {"credentials": True}}
 
+    targeted = json.loads(cli("plan", "--format", "json", "--target", "phone_number.support-line").stdout)
+    assert [c["address"] for c in targeted["resource_changes"]] == ["phone_number.support-line"]
+
     cli.write(numbers_manifest(1, prune=True, max_deletes=0))
     blocked = cli("plan", "--detailed-exitcode")
     assert blocked.returncode == 3, blocked.stdout
