@@ -33,7 +33,7 @@ from provisioner.mapping import (
 )
 from provisioner.observe import LiveState
 from provisioner.plan import PHASE_DELETES, Plan, ResourceChange
-from provisioner.planner import live_number_view, manages_agent, trunk_of
+from provisioner.plan_numbers import live_number_view, manages_agent, trunk_of
 
 log = logging.getLogger(__name__)
 Status = Literal["applied", "failed", "skipped", "mismatch"]
