@@ -152,10 +152,17 @@ def _literal(path: list[str | int], value: Any, expected_text: str, secret: bool
 
 
 def _wrong_type(kind: str, value: Any, path: list[str | int], source: SourceMap, secret: bool) -> str:
-    message = f"{_field(path)}expected {_NOUNS[kind]}, got {_describe(value)}"
-    plain = source.plain_text(path)
-    if kind == "string_type" and plain is not None and not secret and isinstance(value, int | float | bool):
+    if path and path[-1] == "[key]":
+        return f"{_field(path[:-2])}keys must be strings, got {_describe(value)}; quote it"
+    expected = _NOUNS[kind]
+    if len(path) == 3 and path[0] == "agents" and path[2] == "pre_call_webhook":
+        expected = "true, false or a mapping {url, headers}"
+    message = f"{_field(path)}expected {expected}, got {_describe(value)}"
+    plain = None if secret else source.plain_text(path)
+    if kind == "string_type" and plain is not None and isinstance(value, int | float | bool):
         return f'{message}: YAML reads {plain} unquoted as {_describe(value)}; write it in quotes: "{plain}"'
+    if kind == "list_type" and plain is not None:
+        return f"{message}; write [{plain}]"
     return message
 
 
@@ -170,10 +177,12 @@ def _bounds(kind: str, ctx: dict[str, Any]) -> str | None:
 
 
 def _field(path: Sequence[str | int]) -> str:
-    names = [p for p in path if isinstance(p, str) and p != "[key]"]
-    if path and path[-1] == "[key]":
-        return "key: "
-    return f"{names[-1]}: " if names else ""
+    """`name: ` for the last key in `path`, with any list indexes after it (`transfers[0]: `)."""
+    parts = [p for p in path if p != "[key]"]
+    last = max((i for i, p in enumerate(parts) if isinstance(p, str)), default=None)
+    if last is None:
+        return ""
+    return str(parts[last]) + "".join(f"[{i}]" for i in parts[last + 1 :]) + ": "
 
 
 def _describe(value: Any) -> str:

@@ -166,7 +166,7 @@ def _hashable(value: Any) -> bool:
 
 
 def _is_plain(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.style is None
+    return isinstance(node, ScalarNode) and not node.style  # None (pure Python) or "" (libyaml)
 
 
 def _check_flow_depth(text: str) -> None:
