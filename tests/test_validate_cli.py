@@ -99,7 +99,8 @@ def test_without_env_every_environment_is_checked(tmp_path: Path) -> None:
     everything = telephony("validate", cwd=tmp_path)
     assert everything.returncode == 1
     assert everything.stdout.splitlines()[0] == (
-        "telephony.yaml:3:11: error: region: 'europe' is not 'default', 'us', 'eu', 'in' or 'sg'"
+        "telephony.yaml:3:11: error: region: 'europe' is not 'default', 'us', 'eu', 'in' or 'sg' "
+        "(environment production)"
     )
     assert telephony("validate", "--env", "staging", cwd=tmp_path).returncode == 0
     assert telephony("validate", "--env", "staging", "--var", "region=mars", cwd=tmp_path).returncode == 1

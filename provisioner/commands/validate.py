@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -68,16 +69,27 @@ def run(
     file: Path, *, env: str | None, variables: Mapping[str, str], strict: bool,
     environ: Mapping[str, str] | None = None,
 ) -> list[Diagnostic]:
-    """Every diagnostic for `file`, across each declared environment when `env` is None."""
+    """Every diagnostic for `file`, across each declared environment when `env` is None.
+
+    A problem found in only some environments says which ones.
+    """
     declared: list[str | None] = list(declared_environments(file))
-    environments = [env] if env is not None else (declared or [None])
-    found: list[Diagnostic] = []
-    for name in environments:
+    names = [env] if env is not None else (declared or [None])
+    found: dict[str | None, list[Diagnostic]] = {}
+    for name in names:
         try:
-            found += load(file, env=name, variables=variables, environ=environ, strict=strict).diagnostics
+            found[name] = load(file, env=name, variables=variables, environ=environ, strict=strict).diagnostics
         except ManifestInvalid as exc:
-            found += exc.diagnostics
-    return sort(found)
+            found[name] = exc.diagnostics
+    if len(found) == 1:
+        return sort(next(iter(found.values())))
+    result: list[Diagnostic] = []
+    for diagnostic in {d for diagnostics in found.values() for d in diagnostics}:
+        where = [str(name) for name, diagnostics in found.items() if diagnostic in diagnostics]
+        if len(where) < len(found):
+            diagnostic = replace(diagnostic, message=f"{diagnostic.message} (environment {', '.join(where)})")
+        result.append(diagnostic)
+    return sort(result)
 
 
 def _print_text(diagnostics: list[Diagnostic]) -> None:
