@@ -64,8 +64,9 @@ def load(
     environments, line = _read_environments(text, file)
     context, hint = _variables(environments, env, dict(variables or {}), file, line)
     rendered = _render(text, context, env, hint, file)
-    source = _parse(rendered, file)
-    diagnostics, manifest, broken = _build(source)
+    source, diagnostics = _parse(rendered, file)
+    found, manifest, broken = _build(source)
+    diagnostics += found
     if manifest is not None:
         diagnostics += validation.check(manifest, source, environ=environ, broken=broken)
     if strict:
@@ -128,7 +129,9 @@ def _read_environments(text: str, file: str) -> tuple[dict[str, Environment], in
     if templating.uses_templates(_without_comments(block)):
         message = "the environments: block is read before rendering, so it cannot use ${{ }}, ${# #} or {% %}"
         raise _fail(file, message, "environments-template", start + 1)
-    source = _parse(Rendered(block, ()), file)
+    source, problems = _parse(Rendered(block, ()), file)
+    if problems:
+        raise ManifestInvalid(problems)
     data = source.data if isinstance(source.data, dict) else {}
     try:
         declared = {"version": 1, "environments": data.get("environments") or {}}
@@ -165,7 +168,8 @@ def _render(text: str, context: dict[str, Any], env: str | None, hint: str, file
         raise _fail(file, problem.message, problem.code, problem.line, problem.column) from None
 
 
-def _parse(rendered: Rendered, file: str) -> SourceMap:
+def _parse(rendered: Rendered, file: str) -> tuple[SourceMap, list[Diagnostic]]:
+    """The parsed document, and the problems that did not stop parsing (duplicate keys)."""
     try:
         result = parse(rendered.text)
     except YamlError as exc:
@@ -174,13 +178,11 @@ def _parse(rendered: Rendered, file: str) -> SourceMap:
         raise ManifestInvalid(located) from None
     source = SourceMap(file, result.data, rendered)
     problems = [_located(source, p.mark.line, p.mark.column, p.message, p.code) for p in result.problems]
-    if problems:
-        raise ManifestInvalid(problems)
     if result.data is None:
         raise _fail(file, "the file is empty; a manifest starts with 'version: 1'", "empty")
     if not isinstance(result.data, MarkedDict):
         raise _fail(file, "a manifest is a mapping of keys (version, agents, phone_numbers, ...)", "not-a-mapping")
-    return source
+    return source, problems
 
 
 def _located(source: SourceMap, line: int, column: int, message: str, code: str) -> Diagnostic:
