@@ -64,16 +64,18 @@ def _pre_call_webhook(context: Context, path: Path, agent: Agent) -> None:
 
 
 def _transfer(context: Context, path: Path, alias: str, rule: TransferRule, numbers: dict[str, PhoneNumber]) -> None:
-    kind = formats.destination_kind(rule.to)
-    if kind is None:
-        message = (
-            formats.e164_problem(rule.to)
-            if formats.suggest_e164(rule.to)
-            else f"'{rule.to}' is not a transfer destination: an E.164 number, a sip: URI, or {{{{variable}}}}"
-        )
+    to, shown = context.value_to_check(rule.to)  # a ${VAR} is checked through its value, if set
+    kind = formats.destination_kind(to) if to is not None else None
+    if to is not None and kind is None:
+        if to != rule.to:
+            message = f"{shown} is not a transfer destination: an E.164 number or a sip: URI"
+        elif formats.suggest_e164(to):
+            message = formats.e164_problem(to)
+        else:
+            message = f"'{to}' is not a transfer destination: an E.164 number, a sip: URI, or {{{{variable}}}}"
         context.error((*path, "to"), message, "transfer-destination")
-    elif kind == "sip_uri" and (problem := formats.sip_uri_problem(rule.to)):
-        context.error((*path, "to"), problem, "transfer-destination")
+    elif kind == "sip_uri" and to is not None and (problem := formats.sip_uri_problem(to)):
+        context.error((*path, "to"), problem if to == rule.to else f"{shown} is not a SIP URI", "transfer-destination")
     if kind in ("sip_uri", "sip_uri_dynamic_variable") and rule.type != "sip_refer":
         message = f"a SIP URI destination needs type: sip_refer (only SIP REFER can reach a SIP URI), not {rule.type}"
         context.error((*path, "type"), message, "sip-uri-needs-refer")
