@@ -16,7 +16,7 @@ from provisioner import secrets
 from provisioner.apply import Applier
 from provisioner.client import ElevenLabsClient
 from provisioner.emulator import EmulatorTransport, build_app
-from provisioner.manifest import Manifest
+from provisioner.manifest import OVERRIDE_PATHS, Manifest
 from provisioner.observe import observe
 from provisioner.planner import build_plan
 
@@ -71,6 +71,14 @@ rule = st.fixed_dictionaries(
 )
 
 
+webhook = st.fixed_dictionaries(
+    {"url": st.sampled_from(["https://crm.example.com/hook", "https://x.example.org/a?b=1"])},
+    optional={
+        "headers": st.dictionaries(header_key, st.sampled_from(["plain", "Bearer ${TOK}", "${TOK}"]), max_size=3)
+    },
+)
+
+
 @st.composite
 def manifests(draw: st.DrawFn) -> dict[str, Any]:
     count = draw(st.integers(1, 3))
@@ -83,26 +91,30 @@ def manifests(draw: st.DrawFn) -> dict[str, Any]:
             "sip_trunk": "t",
             "agent": draw(st.sampled_from(["a", "b", None])),
         }
-    return {
+    data: dict[str, Any] = {
         "version": 1,
         "agents": {
             "a": {
                 "id": AGENTS["a"],
                 "transfers": draw(st.lists(rule, max_size=3)),
                 "dynamic_variables": draw(st.dictionaries(st.sampled_from(["x", "y"]), st.integers(0, 9))),
+                "overrides": draw(st.lists(st.sampled_from(sorted(OVERRIDE_PATHS)), unique=True, max_size=4)),
             },
-            "b": {"id": AGENTS["b"]},
+            "b": {"id": AGENTS["b"], "pre_call_webhook": draw(st.booleans() | webhook)},
         },
         "sip_trunks": {"t": draw(trunk)},
         "phone_numbers": numbers,
     }
+    if draw(st.booleans()):
+        data["pre_call_webhook"] = draw(st.none() | webhook)
+    return data
 
 
 async def apply_then_replan(manifest: Manifest) -> list[str]:
     app = build_app(seed={"agents": [{"agent_id": i, "name": a} for a, i in AGENTS.items()]})
     async with ElevenLabsClient("http://emulator", "k", transport=EmulatorTransport(app)) as client:
         live = await observe(manifest, client)
-        report = await Applier(client, manifest, live, lambda v: secrets.resolve(v, {"PW": "pw"})).run(
+        report = await Applier(client, manifest, live, lambda v: secrets.resolve(v, {"PW": "pw", "TOK": "tok"})).run(
             build_plan(manifest, live)
         )
         problems = [f"{r.address}: {r.status} {r.message}" for r in report.results if r.status != "applied"]
