@@ -1,0 +1,85 @@
+"""Under random faults (429, 5xx, drops before and after commit) apply converges with no duplicates.
+
+In-process (EmulatorTransport maps dropped connections to httpx errors, as a real socket would),
+over many fault seeds, so the never-retry-a-create-blindly rule is exercised for numbers and secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+import yaml
+
+from provisioner import secrets
+from provisioner.apply import Applier
+from provisioner.client import ElevenLabsClient, RetryPolicy
+from provisioner.emulator import EmulatorTransport, FaultPlan, build_app
+from provisioner.manifest import Manifest
+from provisioner.observe import observe
+from provisioner.planner import build_plan
+
+AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
+COUNT = 30
+
+
+def manifest() -> Manifest:
+    numbers = {
+        f"n{i}": {
+            "number": f"+1415888{i:04d}",
+            "label": f"L{i}",
+            "provider": "sip_trunk",
+            "sip_trunk": "t",
+            "agent": "a",
+        }
+        for i in range(COUNT)
+    }
+    return Manifest.model_validate(
+        yaml.safe_load(
+            yaml.safe_dump(
+                {
+                    "version": 1,
+                    "pre_call_webhook": {
+                        "url": "https://crm.example.com/h",
+                        "headers": {"Authorization": "Bearer ${TOK}"},
+                    },
+                    "agents": {"a": {"id": AGENT, "pre_call_webhook": True, "dynamic_variables": {"x": "1"}}},
+                    "sip_trunks": {"t": {"static_ip": True, "outbound": {"address": "pbx.example.com"}}},
+                    "phone_numbers": numbers,
+                }
+            )
+        )
+    )
+
+
+async def converge(seed: int) -> tuple[int, Counter[str], list[str]]:
+    app = build_app(seed={"agents": [{"agent_id": AGENT, "name": "A"}]})
+    app.state.emulator.faults = FaultPlan.parse(f"seed={seed};rate=0.2;retry_after=0")
+    m = manifest()
+    retry = RetryPolicy(max_attempts=4, base_delay=0, max_delay=0)
+    runs = 0
+    async with ElevenLabsClient("http://emulator", "k", transport=EmulatorTransport(app), retry=retry) as client:
+        while runs < 3:
+            runs += 1
+            try:
+                live = await observe(m, client)
+            except Exception:  # an observe that gave up counts as a failed run
+                continue
+            report = await Applier(client, m, live, lambda v: secrets.resolve(v, {"TOK": "t"})).run(build_plan(m, live))
+            if all(r.status == "applied" for r in report.results):
+                break
+        app.state.emulator.faults = None
+        store = app.state.store
+        numbers = Counter(n["phone_number"] for n in store.numbers.values())
+        names = [s["name"] for s in store.secrets.values()]
+        remaining = build_plan(m, await observe(m, client)).actionable
+        return runs, numbers, names + [c.address for c in remaining]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_converges_within_three_runs_without_duplicates(seed: int) -> None:
+    runs, numbers, leftovers = asyncio.run(converge(seed))
+    assert len(numbers) == COUNT and max(numbers.values()) == 1
+    assert leftovers == ["telephony:workspace:Authorization"], leftovers
+    assert runs <= 3
