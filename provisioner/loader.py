@@ -92,9 +92,11 @@ def _fail(file: str, message: str, code: str, line: int = 1, column: int = 1) ->
 def _read(path: Path, file: str) -> str:
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _fail(file, f"file is too large ({size} bytes; the limit is {MAX_FILE_BYTES})", "too-large")
-        raw = path.read_bytes()
+        with path.open("rb") as handle:  # read at most one byte past the limit: pipes have no size
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if size > MAX_FILE_BYTES or len(raw) > MAX_FILE_BYTES:
+            shown = f"{size} bytes" if size > MAX_FILE_BYTES else f"over {MAX_FILE_BYTES} bytes"
+            raise _fail(file, f"file is too large ({shown}; the limit is {MAX_FILE_BYTES})", "too-large")
     except FileNotFoundError:
         raise _fail(file, "file not found", "file") from None
     except IsADirectoryError:

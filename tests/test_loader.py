@@ -188,3 +188,17 @@ def test_template_that_spins_is_stopped(tmp_path: Path, monkeypatch: pytest.Monk
 def test_template_output_is_bounded(tmp_path: Path) -> None:
     path = write(tmp_path, "version: 1\n{% for i in range(100000) %}${{ 'x' * 100 }}{% endfor %}\n")
     assert errors(path) == [f"{path}:1:1: error: the rendered manifest is larger than 2000000 characters"]
+
+
+def test_endless_input_is_cut_at_the_limit() -> None:
+    message = "/dev/zero:1:1: error: file is too large (over 1000000 bytes; the limit is 1000000)"
+    assert errors(Path("/dev/zero")) == [message]
+
+
+def test_diagnostic_text_and_json() -> None:
+    from provisioner.diagnostics import render_json, render_text
+
+    found = [Diagnostic("warning", "w", "f.yaml", 3, 1, "x"), Diagnostic("error", "e", "f.yaml", 2, 5, "y")]
+    assert str(found[1]) == "f.yaml:2:5: error: e"
+    assert render_text(found) == "f.yaml:3:1: warning: w\nf.yaml:2:5: error: e\ninvalid: 1 error, 1 warning\n"
+    assert '"valid": false' in render_json(found, file="f.yaml")
