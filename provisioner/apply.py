@@ -132,6 +132,9 @@ class Applier:
             return StepResult(change.address, change.action, "mismatch", str(exc))
         except KeyError as exc:  # e.g. a secret reference that cannot be resolved
             return StepResult(change.address, change.action, "failed", str(exc))
+        except Exception as exc:  # anything else still fails only this step, never the whole apply
+            log.debug("step failed: address=%s", change.address, exc_info=True)
+            return StepResult(change.address, change.action, "failed", f"{type(exc).__name__}: {exc}")
         return StepResult(change.address, change.action, "applied", resource_id=resource_id)
 
     async def _execute(self, change: ResourceChange) -> str | None:
