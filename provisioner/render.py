@@ -20,6 +20,8 @@ from provisioner.plan import Plan, ResourceChange
 
 Mode = Literal["plan", "drift"]
 MARKER = "<!-- telephony-plan -->"
+MARKDOWN_DETAILS_BUDGET = 30_000  # a GitHub comment holds 65,536 characters
+MARKDOWN_MAX_ROWS = 150
 DRIFT_NOTE = (
     "Without a state file an out-of-band edit and an unapplied manifest change look the same: "
     "drift reports every difference. Run it on the branch that was applied."
@@ -253,18 +255,26 @@ def render_markdown(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: l
                 "reason": _cell(change.reason or ""),
             }
         )
-    details = []
-    for change in plan.actionable:
+    details: list[str] = []
+    size = 0
+    for index, change in enumerate(plan.actionable):
         body = [_heading(change, mode), f'{_SYMBOL[change.action]} {change.kind} "{change.name}" {{']
         body += [f"{sign}     {text}" for sign, text in change_lines(change)]
         body.append("  }")
-        details.append("\n".join(body))
+        block = "\n".join(body)
+        size += len(block)
+        if size > MARKDOWN_DETAILS_BUDGET:
+            details.append(f"... {len(plan.actionable) - index} more changes: see `telephony plan` or --format json")
+            break
+        details.append(block)
     out.write(
         _template().render(
             marker=MARKER,
             mode=mode,
             summary=summary_line(plan, mode),
-            rows=rows,
+            rows=rows[:MARKDOWN_MAX_ROWS],
+            hidden_rows=max(0, len(rows) - MARKDOWN_MAX_ROWS),
+            total=len(rows),
             details=details,
             unmanaged=plan.unmanaged,
             notes=list(plan.notes) + ([DRIFT_NOTE] if mode == "drift" else []),

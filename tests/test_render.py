@@ -114,3 +114,18 @@ def test_drift_mode_words() -> None:
     render(sample_plan(), out, "text", mode="drift")
     assert "differs from the manifest" in out.getvalue()
     assert "look the same" in out.getvalue()
+
+
+def test_markdown_stays_under_a_comment_size_for_big_plans() -> None:
+    lines = ["version: 1", "phone_numbers:"]
+    for i in range(2000):
+        lines.append(
+            f"  n{i}: {{number: '+1415900{i:04d}', label: 'Line {i}', provider: twilio, "
+            "twilio: {account_sid: '${SID}', auth_token: '${TOKEN}'}}"
+        )
+    manifest = Manifest.model_validate(yaml.safe_load("\n".join(lines)))
+    plan = build_plan(manifest, LiveState(numbers=[], agents={}, settings={}, secrets=[]))
+    out = io.StringIO()
+    render(plan, out, "markdown")
+    assert len(out.getvalue()) < 65_536
+    assert "more changes: see `telephony plan`" in out.getvalue()
