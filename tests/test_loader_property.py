@@ -108,3 +108,15 @@ def documents() -> st.SearchStrategy[Any]:
 @given(body=st.dictionaries(st.sampled_from(KEYS), documents(), max_size=6))
 def test_random_structures(scratch: Path, body: dict[str, Any]) -> None:
     check(scratch, yaml.safe_dump({"version": 1, **body}, allow_unicode=True))
+
+
+TEMPLATE_PIECES = st.sampled_from(
+    ["${{", "}}", "{%", "%}", "${#", "#}", " for x in vars.l ", " endfor ", " if ", " endif ", "vars.x", " x ",
+     "\n", "'", '"', "#", " raw ", " endraw ", "-", "|", "range(3)", " set y = 1 ", "{{", "${", "a: b", "*", "9"]
+)
+
+
+@FAST
+@given(parts=st.lists(TEMPLATE_PIECES, max_size=25))
+def test_random_templates(scratch: Path, parts: list[str]) -> None:
+    check(scratch, "version: 1\n" + "".join(parts))
