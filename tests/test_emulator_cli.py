@@ -93,3 +93,23 @@ def test_help_documents_the_fault_spec() -> None:
     assert result.exit_code == 0
     for word in ("--faults", "drop_after", "retry_after", "--allow-remote", "--state", "--seed", "--latency-ms"):
         assert word in result.output
+
+
+@pytest.mark.parametrize(
+    ("seed", "message"),
+    [
+        (
+            "phone_numbers: [{provider: twilio, phone_number: '+1', label: x, sid: AC1, token: tok-SECRET,"
+            " agent_id: nope}]",
+            "seed phone_numbers[0]: Document with id nope not found.",
+        ),
+        ("phone_numbers: [{provider: twilio, phone_number: '+1', token: tok-SECRET}]", "seed phone_numbers[0]:"),
+        ("secrets: [{name: n, value: tok-SECRET", "not valid YAML (line"),
+    ],
+)
+def test_bad_seed_is_an_error_without_secrets(tmp_path: Path, seed: str, message: str) -> None:
+    path = tmp_path / "seed.yaml"
+    path.write_text(seed)
+    result = CliRunner().invoke(cli, ["emulator", "serve", "--port", "0", "--seed", str(path)])
+    assert result.exit_code == 1
+    assert message in result.output and "tok-SECRET" not in result.output

@@ -84,6 +84,7 @@ def serve(
     import uvicorn
 
     from provisioner.emulator import FaultSpecError, build_app, load_seed_file
+    from provisioner.emulator.errors import EmulatorError
 
     if not is_loopback(host) and not allow_remote:
         click.echo(
@@ -100,7 +101,7 @@ def serve(
             latency_ms=latency_ms,
             allow_duplicate_numbers=allow_duplicate_numbers,
         )
-    except (FaultSpecError, ValueError, OSError) as exc:
+    except (FaultSpecError, ValueError, OSError, EmulatorError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(ExitCode.ERROR)
     sock = bind_socket(host, port)

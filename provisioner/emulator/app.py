@@ -35,7 +35,15 @@ class EmulatorApp(FastAPI):
 def load_seed_file(path: Path) -> dict[str, Any]:
     """A seed workspace from YAML or JSON (JSON is YAML, but JSON errors read better)."""
     text = path.read_text()
-    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    except yaml.YAMLError as exc:
+        # Only the position: the parser's snippet of the line could show a secret.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ValueError(f"{path}: not valid YAML{where}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

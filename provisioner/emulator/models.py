@@ -373,3 +373,22 @@ _CREATE_ADAPTER: TypeAdapter[CreatePhoneNumberRequest] = TypeAdapter(CreatePhone
 def parse_create_phone_number(data: Any) -> CreatePhoneNumberRequest:
     """Validate an import body outside a request (seed files)."""
     return _CREATE_ADAPTER.validate_python(data)
+
+
+_AGENT_TOOLS = ("transfer_to_number", "transfer_to_agent")
+
+
+def agent_patch_dict(body: CreateAgentRequest | PatchAgentRequest) -> dict[str, Any]:
+    """The keys the client sent, with built-in telephony tools' defaults materialised."""
+    patch: dict[str, Any] = body.model_dump(exclude_unset=True, mode="json")
+    prompt = (
+        body.conversation_config.agent.prompt if body.conversation_config and body.conversation_config.agent else None
+    )
+    tools = prompt.built_in_tools if prompt else None
+    if tools is not None:
+        target = patch["conversation_config"]["agent"]["prompt"]["built_in_tools"]
+        for name in _AGENT_TOOLS:
+            tool = getattr(tools, name)
+            if tool is not None:
+                target[name] = tool.model_dump(mode="json")
+    return patch

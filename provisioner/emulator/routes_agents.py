@@ -2,40 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
 from provisioner.emulator import render
 from provisioner.emulator.control import authed_store
-from provisioner.emulator.models import CreateAgentRequest, PatchAgentRequest
+from provisioner.emulator.models import CreateAgentRequest, PatchAgentRequest, agent_patch_dict
 from provisioner.emulator.responses import json_response
 from provisioner.emulator.routes_numbers import page
 
 router = APIRouter()
-_TOOLS = ("transfer_to_number", "transfer_to_agent")
-
-
-def _patch_dict(body: CreateAgentRequest | PatchAgentRequest) -> dict[str, Any]:
-    """The keys the client sent, with built-in telephony tools' defaults materialised."""
-    patch: dict[str, Any] = body.model_dump(exclude_unset=True, mode="json")
-    prompt = (
-        body.conversation_config.agent.prompt if body.conversation_config and body.conversation_config.agent else None
-    )
-    tools = prompt.built_in_tools if prompt else None
-    if tools is not None:
-        target = patch["conversation_config"]["agent"]["prompt"]["built_in_tools"]
-        for name in _TOOLS:
-            tool = getattr(tools, name)
-            if tool is not None:
-                target[name] = tool.model_dump(mode="json")
-    return patch
 
 
 @router.post("/v1/convai/agents/create")
 async def create_agent(request: Request, body: CreateAgentRequest) -> Response:
     store = authed_store(request)
-    return json_response({"agent_id": store.create_agent(_patch_dict(body))})
+    return json_response({"agent_id": store.create_agent(agent_patch_dict(body))})
 
 
 @router.get("/v1/convai/agents")
@@ -66,7 +49,7 @@ async def get_agent(request: Request, agent_id: str) -> Response:
 @router.patch("/v1/convai/agents/{agent_id}")
 async def update_agent(request: Request, agent_id: str, body: PatchAgentRequest) -> Response:
     store = authed_store(request)
-    store.patch_agent(agent_id, _patch_dict(body))
+    store.patch_agent(agent_id, agent_patch_dict(body))
     return json_response(store.agent_json(agent_id))
 
 

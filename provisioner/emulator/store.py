@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import copy
 import secrets as pysecrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from provisioner.emulator import agent_config, batches, persistence, render
+from pydantic import ValidationError
+
+from provisioner.emulator import agent_config, batches, models, persistence, render
 from provisioner.emulator.clock import Clock
-from provisioner.emulator.errors import bad_request, not_found
+from provisioner.emulator.errors import EmulatorError, bad_request, not_found
 from provisioner.emulator.ids import new_id
 from provisioner.emulator.persistence import dumps
 from provisioner.emulator.secrets_hygiene import fingerprint, new_salt
@@ -99,17 +102,22 @@ class Store:
 
     def apply_seed(self, seed: Mapping[str, Any]) -> None:
         """Load a workspace from a seed mapping (agents, phone_numbers, settings, secrets)."""
-        from provisioner.emulator import models  # local: keeps import order simple
-
-        for agent in seed.get("agents") or []:
-            self.create_agent(dict(agent), agent_id=agent.get("agent_id"), persist=False)
-        for secret in seed.get("secrets") or []:
-            self.create_secret(secret["name"], str(secret["value"]), secret_id=secret.get("secret_id"), persist=False)
-        for number in seed.get("phone_numbers") or []:
-            body = models.parse_create_phone_number(number)
-            self.create_number(body, phone_number_id=number.get("phone_number_id"), persist=False)
+        for i, agent in enumerate(seed.get("agents") or []):
+            with _seed_item(f"agents[{i}]"):
+                agent_body = models.CreateAgentRequest.model_validate({"conversation_config": {}, **agent})
+                self.create_agent(models.agent_patch_dict(agent_body), agent_id=agent.get("agent_id"), persist=False)
+        for i, secret in enumerate(seed.get("secrets") or []):
+            with _seed_item(f"secrets[{i}]"):
+                self.create_secret(
+                    str(secret["name"]), str(secret["value"]), secret_id=secret.get("secret_id"), persist=False
+                )
+        for i, number in enumerate(seed.get("phone_numbers") or []):
+            with _seed_item(f"phone_numbers[{i}]"):
+                body = models.parse_create_phone_number(number)
+                self.create_number(body, phone_number_id=number.get("phone_number_id"), persist=False)
         if seed.get("settings"):
-            self.patch_settings(models.PatchConvAISettingsRequest.model_validate(seed["settings"]), persist=False)
+            with _seed_item("settings"):
+                self.patch_settings(models.PatchConvAISettingsRequest.model_validate(seed["settings"]), persist=False)
         self.changed()
 
     # ----- phone numbers -----------------------------------------------------------------
@@ -434,3 +442,21 @@ class Store:
 
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _NULLABLE_SETTINGS = frozenset({"conversation_initiation_client_data_webhook", "conversation_embedding_retention_days"})
+
+
+class SeedError(ValueError):
+    """A seed entry that cannot be loaded; the message names it and never echoes its values."""
+
+
+@contextmanager
+def _seed_item(where: str) -> Iterator[None]:
+    try:
+        yield
+    except ValidationError as exc:
+        # pydantic's own message quotes the input, which may hold a token or password.
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise SeedError(f"seed {where}: {problems}") from None
+    except EmulatorError as exc:
+        raise SeedError(f"seed {where}: {exc.detail['message']}") from None
+    except (KeyError, TypeError) as exc:
+        raise SeedError(f"seed {where}: missing or malformed {exc}") from None
