@@ -253,7 +253,8 @@ class ElevenLabsClient:
             try:
                 page = await self._json("GET", NUMBERS_V2, params=params)
             except ApiError as exc:
-                if exc.status in (404, 405) and not numbers:
+                # An API without the v2 list (404/405) or refusing its parameters (422): the v1 bare array.
+                if exc.status in (404, 405, 422) and not numbers:
                     listed = await self._json("GET", NUMBERS_V1)
                     return list(listed or [])
                 raise

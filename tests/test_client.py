@@ -182,3 +182,14 @@ async def test_the_key_is_never_logged(caplog: pytest.LogCaptureFixture, sleeps:
             await api.get_settings()
     assert KEY not in caplog.text and KEY not in str(caught.value)
     assert "retry" in caplog.text
+
+
+@pytest.mark.anyio
+async def test_list_falls_back_to_v1_without_the_v2_endpoint() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/convai/v2/phone-numbers":
+            return httpx.Response(404, json={"detail": {"message": "Not Found"}})
+        return httpx.Response(200, json=[{"phone_number": "+1"}])
+
+    async with client(handler) as api:
+        assert await api.list_phone_numbers() == [{"phone_number": "+1"}]
