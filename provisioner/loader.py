@@ -188,7 +188,8 @@ def _parse(rendered: Rendered, file: str) -> tuple[SourceMap, list[Diagnostic]]:
 
 
 def _located(source: SourceMap, line: int, column: int, message: str, code: str) -> Diagnostic:
-    return Diagnostic("error", message, source.file, source.rendered.template_line(line), column + 1, code)
+    line, column = source.rendered.template_position(line, column)
+    return Diagnostic("error", message, source.file, line, column, code)
 
 
 def _build(source: SourceMap) -> tuple[list[Diagnostic], Manifest | None, dict[str, set[str]]]:

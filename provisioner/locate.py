@@ -32,7 +32,7 @@ class SourceMap:
         `at="key"` that is the key that owns the mapping where something is missing.
         """
         mark = self._mark(path, at)
-        return self.rendered.template_line(mark.line), mark.column + 1
+        return self.rendered.template_position(mark.line, mark.column)
 
     def diagnostic(
         self, path: Sequence[str | int], severity: Severity, message: str, code: str, at: At = "value"

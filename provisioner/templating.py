@@ -33,6 +33,7 @@ MAX_RENDER_SECONDS = 5.0
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"  # private-use code points: never in a real manifest
 _MARKER = re.compile(f"{_MARK_OPEN}(\\d+){_MARK_CLOSE}")
 _SYNTAX = re.compile(r"\$\{\{|\{%|\$\{#")
+_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 _MISSING_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'")
 
 
@@ -40,12 +41,57 @@ _MISSING_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'")
 class Rendered:
     text: str
     origin: tuple[int, ...]  # origin[i] = 1-based template line of rendered line i (0-based)
+    template: str = ""  # the source, when lines map one to one (for columns)
 
     def template_line(self, rendered_line: int) -> int:
         """1-based template line for a 0-based rendered line."""
         if not self.origin:
             return rendered_line + 1
         return self.origin[min(rendered_line, len(self.origin) - 1)]
+
+    def template_position(self, rendered_line: int, column: int) -> tuple[int, int]:
+        """1-based (line, column) in the template for a 0-based rendered position.
+
+        Text before and after a `${{ }}` on the same line keeps its column; a position inside
+        what an expression produced points at the expression.
+        """
+        line = self.template_line(rendered_line)
+        if not self.template:
+            return line, column + 1
+        source = _line_at(self.template, line - 1)
+        output = _line_at(self.text, rendered_line)
+        return line, _map_column(source, output, column) + 1
+
+
+def _line_at(text: str, index: int) -> str:
+    lines = text.split("\n")
+    return lines[index] if 0 <= index < len(lines) else ""
+
+
+def _map_column(source: str, output: str, column: int) -> int:
+    """0-based template column for a 0-based column of the rendered line.
+
+    Walks the literal text between `${{ }}` expressions, which rendering copies unchanged: a
+    column in literal text maps exactly, a column in an expression's output maps to the `${{`.
+    """
+    if source == output:
+        return column
+    src = out = 0
+    expressions = list(_EXPRESSION.finditer(source))
+    for index, expression in enumerate(expressions):
+        literal = source[src : expression.start()]
+        if not output.startswith(literal, out):
+            return min(column, len(source))  # a {% %} on the line: no reliable map
+        if column < out + len(literal):
+            return src + column - out
+        out += len(literal)
+        end = expressions[index + 1].start() if index + 1 < len(expressions) else len(source)
+        following = source[expression.end() : end]
+        produced_end = output.find(following, out) if following else out
+        if produced_end < 0 or column < produced_end:
+            return expression.start()
+        src, out = expression.end(), produced_end
+    return min(src + column - out, len(source))
 
 
 class TemplateProblem(Exception):
@@ -63,11 +109,13 @@ def render(text: str, *, variables: Mapping[str, Any], environment: str | None, 
     if not uses_templates(text):
         return Rendered(text, ())
     context = {"vars": dict(variables), "environment": environment}
+    source = text
     text = protect_comments(text)
     marked = _mark_lines(text) if _MARK_OPEN not in text else None
     if marked is not None:
         try:
-            return _unmark(_render(marked, context, hint))
+            rendered = _unmark(_render(marked, context, hint))
+            return Rendered(rendered.text, rendered.origin, source)
         except _MarkersBrokeSyntax:
             pass  # a tag spans lines; render without markers (line numbers then best effort)
     return Rendered(_render(text, context, hint), ())

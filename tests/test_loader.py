@@ -202,3 +202,20 @@ def test_diagnostic_text_and_json() -> None:
     assert str(found[1]) == "f.yaml:2:5: error: e"
     assert render_text(found) == "f.yaml:3:1: warning: w\nf.yaml:2:5: error: e\ninvalid: 1 error, 1 warning\n"
     assert '"valid": false' in render_json(found, file="f.yaml")
+
+
+def test_columns_in_templated_lines_point_at_the_expression(tmp_path: Path) -> None:
+    text = (
+        "version: 1\n"
+        "sip_trunks:\n"
+        '  pbx: {outbound: {address: "${{ vars.host }}", transport: ${{ vars.t }}, headers: {X-A: "1"}}}\n'
+    )
+    path = write(tmp_path, text)
+    assert errors(path, variables={"host": "pbx.example.com", "t": "tsl"})[0] == (
+        f"{path}:3:60: error: transport: 'tsl' is not 'auto', 'udp', 'tcp' or 'tls'; did you mean 'tls'?"
+    )
+    result = load(path, variables={"host": "pbx.example.com", "t": "tls"}, environ={})
+    assert [(d.line, d.column, d.code) for d in result.diagnostics] == [
+        (3, 3, "unused-trunk"), (3, 9, "acl-without-static-ip")
+    ]
+    assert errors(path, variables={"host": "sip:pbx.example.com", "t": "tls"})[0].startswith(f"{path}:3:29: error:")
