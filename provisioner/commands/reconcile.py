@@ -319,6 +319,8 @@ def cmd_apply(
             )
             report = await applier.run(plan)
             print_report(report)
+            stats = client.stats
+            click.echo(f"API requests: {stats.requests} ({stats.retries} retried after 429/5xx/dropped connections)")
             code = exit_code(report)
             if code == ExitCode.OK:
                 counts = plan.counts()
