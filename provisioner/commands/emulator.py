@@ -12,13 +12,7 @@ import click
 
 from provisioner.exitcodes import ExitCode
 
-FAULTS_HELP = (
-    "Inject faults, e.g. 'seed=7;rate=0.1;kinds=429,500,503,drop_before,drop_after;"
-    "match=POST /v1/convai/phone-numbers*;latency_ms=5;retry_after=0'. Keys: kinds, rate (0-1), seed, "
-    "match (comma list of 'METHOD GLOB'), count (max faults), after (skip first N), latency_ms, "
-    "retry_after (seconds in 429 Retry-After). drop_before drops the connection without running "
-    "the request; drop_after commits the write, then drops it. /_emulator/* is never faulted."
-)
+FAULTS_HELP = "Inject faults: a SPEC as described below (also PUT /_emulator/faults)."
 
 
 def is_loopback(host: str) -> bool:
@@ -78,8 +72,23 @@ def serve(
 ) -> None:
     """Serve the emulator over HTTP until Ctrl-C or SIGTERM (exit 0).
 
-    Point the SDK at it with ElevenLabs(api_key=..., base_url=URL). Test controls live under
-    /_emulator/ (stats, reset, clock/advance, faults, drop-fields, state).
+    Prints "Emulator listening on http://HOST:PORT". Point the SDK at it with
+    ElevenLabs(api_key=..., base_url=URL). Test controls (no key needed) live under
+    /_emulator/: GET stats, POST reset, POST clock/advance {"seconds": N},
+    PUT/DELETE faults, PUT/DELETE drop-fields {"paths": [...]}, GET state.
+
+    \b
+    Fault SPEC: key=value pairs separated by ';', deterministic for a seed:
+      kinds=429,500,503,drop_before,drop_after   (default: all five)
+      rate=0.1          probability per matching request (default 1)
+      seed=7            seed of the random draws (default 0)
+      match=POST /v1/convai/phone-numbers*   comma list of 'METHOD GLOB' (default: all)
+      count=N           at most N faults;  after=N: let the first N through
+      latency_ms=5      delay for matching requests
+      retry_after=0     Retry-After seconds on a 429 (default 1)
+
+    drop_before closes the connection without running the request; drop_after
+    commits the write, then closes it. /_emulator/* is never faulted.
     """
     import uvicorn
 
