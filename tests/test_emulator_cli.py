@@ -36,6 +36,7 @@ phone_numbers:
     phone_number: "+15550002222"
     label: pbx
     outbound_trunk_config: {address: sip.example.test}
+    livekit_stack: static
 settings:
   rag_retention_period_days: 20
 secrets:
@@ -72,7 +73,8 @@ def test_seed_file(start_emulator: Callable[..., EmulatorServer], tmp_path: Path
         agent = c.get("/v1/convai/agents/agent_0000seededagent000000000000").json()
         assert agent["conversation_config"]["agent"]["first_message"] == "Hello from the seed"
         assert agent["conversation_config"]["agent"]["language"] == "en"  # defaults filled in
-        assert len(c.get("/v1/convai/phone-numbers").json()) == 2
+        listed = c.get("/v1/convai/phone-numbers").json()
+        assert [n.get("livekit_stack") for n in listed] == [None, "static"]
         assert c.get("/v1/convai/settings").json()["rag_retention_period_days"] == 20
         assert [s["name"] for s in c.get("/v1/convai/secrets").json()["secrets"]] == ["hook"]
         c.delete("/v1/convai/phone-numbers/phnum_0000seedednumber00000000000")

@@ -114,7 +114,12 @@ class Store:
         for i, number in enumerate(seed.get("phone_numbers") or []):
             with _seed_item(f"phone_numbers[{i}]"):
                 body = models.parse_create_phone_number(number)
-                self.create_number(body, phone_number_id=number.get("phone_number_id"), persist=False)
+                ident = self.create_number(body, phone_number_id=number.get("phone_number_id"), persist=False)
+                # Fields only PATCH can set (livekit_stack, environment, …) are applied as a PATCH.
+                extra = {k: number[k] for k in _PATCH_ONLY_FIELDS if k in number}
+                if extra:
+                    update = models.UpdatePhoneNumberRequest.model_validate(extra)
+                    self.update_number(ident, {k: getattr(update, k) for k in update.model_fields_set})
         if seed.get("settings"):
             with _seed_item("settings"):
                 self.patch_settings(models.PatchConvAISettingsRequest.model_validate(seed["settings"]), persist=False)
@@ -442,6 +447,9 @@ class Store:
 
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _NULLABLE_SETTINGS = frozenset({"conversation_initiation_client_data_webhook", "conversation_embedding_retention_days"})
+
+
+_PATCH_ONLY_FIELDS = ("livekit_stack", "store_sip_messages", "environment", "branch_id")
 
 
 class SeedError(ValueError):
