@@ -79,6 +79,12 @@ async def observe(manifest: Manifest, client: ElevenLabsClient) -> LiveState:
         jobs.append(settings())
     if needs_secrets(manifest):
         jobs.append(secrets())
-    await asyncio.gather(*jobs)
+    try:
+        # A TaskGroup cancels the other reads when one fails, so nothing is left running.
+        async with asyncio.TaskGroup() as group:
+            for job in jobs:
+                group.create_task(job)
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
     log.debug("observe: numbers=%d agents=%d", len(state.numbers), len(state.agents))
     return state
