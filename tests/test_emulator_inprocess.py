@@ -55,6 +55,11 @@ async def test_drop_fields_switch(asgi_client: httpx.AsyncClient) -> None:
     pid = (await asgi_client.post("/v1/convai/phone-numbers", json=SIP)).json()["phone_number_id"]
     number = (await asgi_client.patch(f"/v1/convai/phone-numbers/{pid}", json={"label": "new"})).json()
     assert number["label"] == ""  # dropped on create (required: empty) and on PATCH (kept)
+    await asgi_client.put("/_emulator/drop-fields", json={"paths": ["outbound_trunk_config.transport"]})
+    trunk = {"address": "10.0.0.2", "transport": "udp"}
+    number = (await asgi_client.patch(f"/v1/convai/phone-numbers/{pid}", json={"outbound_trunk_config": trunk})).json()
+    assert number["outbound_trunk"]["address"] == "10.0.0.2"
+    assert number["outbound_trunk"]["transport"] == "auto"  # dropped: the stored value stays
     await asgi_client.delete("/_emulator/drop-fields")
     number = (await asgi_client.patch(f"/v1/convai/phone-numbers/{pid}", json={"label": "new"})).json()
     assert number["label"] == "new"

@@ -41,6 +41,10 @@ class OutboundSIPTrunkConfigRequestModel(BaseModel):
     enabled_codecs: list[MediaCodec] = Field(default_factory=list)
 
 
+INBOUND = InboundSIPTrunkConfigRequestModel
+OUTBOUND = OutboundSIPTrunkConfigRequestModel
+
+
 class RegionConfigRequest(BaseModel):
     region_id: Literal["us1", "ie1", "au1"]
     token: str

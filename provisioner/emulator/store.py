@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticUndefined
 
 from provisioner.emulator import agent_config, batches, models, persistence, render
 from provisioner.emulator.clock import Clock
@@ -189,8 +190,8 @@ class Store:
         if data["provider"] == "sip_trunk":
             record["livekit_stack"] = self.settings.get("default_livekit_stack") or "standard"
             record["store_sip_messages"] = True
-            record["inbound_trunk"] = self._trunk(data.get("inbound_trunk_config"), None)
-            record["outbound_trunk"] = self._trunk(data.get("outbound_trunk_config"), None)
+            record["inbound_trunk"] = self._trunk(data.get("inbound_trunk_config"), None, models.INBOUND)
+            record["outbound_trunk"] = self._trunk(data.get("outbound_trunk_config"), None, models.OUTBOUND)
         else:
             record["credentials"] = self._provider_credentials(data)
         self.numbers[ident] = record
@@ -210,10 +211,19 @@ class Store:
                 out[key] = data[key]
         return out
 
-    def _trunk(self, config: dict[str, Any] | None, old: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _trunk(
+        self, config: dict[str, Any] | None, old: dict[str, Any] | None, model: type[BaseModel]
+    ) -> dict[str, Any] | None:
         if config is None:
             return None
         stored = {k: copy.deepcopy(v) for k, v in config.items() if k != "credentials"}
+        for key, info in model.model_fields.items():  # a key the drop-fields switch removed
+            if key not in config and key != "credentials":
+                stored[key] = (
+                    copy.deepcopy(old[key]) if old and key in old else info.get_default(call_default_factory=True)
+                )
+                if stored[key] is PydanticUndefined:
+                    stored[key] = ""
         creds = config.get("credentials")
         stored["username"] = creds["username"] if creds else None
         stored["password_fp"] = None
@@ -242,9 +252,12 @@ class Store:
             for key in ("livekit_stack", "store_sip_messages"):
                 if patch.get(key) is not None:
                     record[key] = patch[key]
-            for key, field in (("inbound_trunk_config", "inbound_trunk"), ("outbound_trunk_config", "outbound_trunk")):
+            for key, field, model in (
+                ("inbound_trunk_config", "inbound_trunk", models.INBOUND),
+                ("outbound_trunk_config", "outbound_trunk", models.OUTBOUND),
+            ):
                 if key in patch:
-                    record[field] = self._trunk(patch[key], record.get(field))
+                    record[field] = self._trunk(patch[key], record.get(field), model)
         self.changed()
 
     def delete_number(self, phone_number_id: str) -> None:
