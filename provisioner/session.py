@@ -15,6 +15,7 @@ import httpx
 from provisioner import secrets
 from provisioner.client import ElevenLabsClient
 from provisioner.diagnostics import Diagnostic
+from provisioner.loader import load
 from provisioner.manifest import Manifest, SipTrunkNumber, TwilioNumber, Webhook
 from provisioner.observe import LiveState, observe
 from provisioner.plan import Plan
@@ -45,9 +46,7 @@ class Context:
 
 
 def load_manifest(path: Path, env: str | None, variables: Mapping[str, str]) -> tuple[Manifest, str, list[Diagnostic]]:
-    """The issue-2 loader (templating, located diagnostics); raises `ManifestInvalid`."""
-    from provisioner.loader import load
-
+    """Load through `provisioner.loader` (templating, validation); raises `ManifestInvalid`."""
     result = load(path, env=env, variables=dict(variables), environ=os.environ)
     return result.manifest, "sha256:" + result.source_digest, list(result.diagnostics)
 
