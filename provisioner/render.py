@@ -40,6 +40,7 @@ _DRIFT_WORDS = {
     "replace": "differs in a way that needs a replace",
     "delete": "exists but is not declared (workspace.prune: true)",
 }
+_FORCES_REPLACE = ("provider", "caller_id_only")
 _ACTIONS = {
     "create": ["create"],
     "update": ["update"],
@@ -103,7 +104,9 @@ def change_lines(change: ResourceChange) -> list[tuple[str, str]]:
             for path, value in _flatten(field.before, field.path):
                 lines.append(("-", f"{path} = {value_text(value)}"))
         else:
-            lines.append(("~", f"{field.path or '(value)'} = {value_text(field.before)} -> {value_text(field.after)}"))
+            forces = "  # forces replacement" if change.action == "replace" and field.path in _FORCES_REPLACE else ""
+            text = f"{field.path or '(value)'} = {value_text(field.before)} -> {value_text(field.after)}{forces}"
+            lines.append(("~", text))
     return lines
 
 
