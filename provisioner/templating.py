@@ -85,9 +85,12 @@ def _map_column(source: str, output: str, column: int) -> int:
         if column < out + len(literal):
             return src + column - out
         out += len(literal)
-        end = expressions[index + 1].start() if index + 1 < len(expressions) else len(source)
-        following = source[expression.end() : end]
-        produced_end = output.find(following, out) if following else out
+        last = index + 1 == len(expressions)
+        following = source[expression.end() : len(source) if last else expressions[index + 1].start()]
+        # With no literal after it, the expression runs to the end of the line (or yields nothing
+        # when another expression follows at once).
+        bound = len(output) if last else out
+        produced_end = output.find(following, out) if following else bound
         if produced_end < 0 or column < produced_end:
             return expression.start()
         src, out = expression.end(), produced_end

@@ -220,3 +220,18 @@ def test_columns_in_templated_lines_point_at_the_expression(tmp_path: Path) -> N
     ]
     found = errors(path, variables={"host": "sip:pbx.example.com", "t": "tls"})
     assert f"{path}:3:29: error: the address takes no 'sip:' prefix; write 'pbx.example.com'" in found
+
+
+@pytest.mark.parametrize(
+    ("source", "output", "column", "expected"),
+    [
+        ("  region: ${{ v }}", "  region: europe", 14, 10),  # inside the value -> the expression
+        ('a: "${{ x }}" # c', 'a: "abc" # c', 10, 15),  # after it -> the same literal text
+        ('a: "${{ x }}"', 'a: "abc"', 2, 2),  # before it -> unchanged
+        ("same line", "same line", 3, 3),
+    ],
+)
+def test_column_map(source: str, output: str, column: int, expected: int) -> None:
+    from provisioner.templating import _map_column
+
+    assert _map_column(source, output, column) == expected
