@@ -9,14 +9,14 @@ Stages (each one's problems become `Diagnostic`s; errors are raised together as 
    by `--var K=V`, and a line map back to the template;
 4. parse: YAML with marks and guards (`provisioner.yamlsource`);
 5. schema: the pydantic models (`provisioner.manifest`), errors mapped to lines;
-6. rules: semantic checks across the whole manifest (`provisioner.validation`).
+6. rules: semantic checks across the whole manifest (`provisioner.validation`). When the schema
+   fails, they run on what is valid on its own (`provisioner.salvage`), so one run shows both.
 
 `${VAR}` references are not resolved here: the model keeps them as written.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import os
 import re
@@ -31,6 +31,7 @@ from provisioner import schema_errors, templating, validation
 from provisioner.diagnostics import Diagnostic, ManifestInvalid, did_you_mean, has_errors, sort
 from provisioner.locate import SourceMap
 from provisioner.manifest import Environment, Manifest
+from provisioner.salvage import salvage
 from provisioner.templating import Rendered
 from provisioner.yamlsource import MarkedDict, YamlError, parse
 
@@ -38,7 +39,6 @@ __all__ = ["MAX_FILE_BYTES", "LoadResult", "ManifestInvalid", "declared_environm
 
 MAX_FILE_BYTES = 1_000_000
 _ENVIRONMENTS = re.compile(r"^environments\s*:(?=\s|$)")
-_SECTIONS = ("agents", "sip_trunks", "phone_numbers", "environments")
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,10 @@ def load(
     context, hint = _variables(environments, env, dict(variables or {}), file, line)
     rendered = _render(text, context, env, hint, file)
     source, diagnostics = _parse(rendered, file)
-    found, manifest, broken = _build(source)
+    found, manifest, cut = _build(source)
     diagnostics += found
     if manifest is not None:
-        diagnostics += validation.check(manifest, source, environ=environ, broken=broken)
+        diagnostics += validation.check(manifest, source, environ=environ, cut=cut)
     if strict:
         diagnostics = [d.as_error() for d in diagnostics]
     if manifest is None or has_errors(diagnostics):
@@ -192,30 +192,13 @@ def _located(source: SourceMap, line: int, column: int, message: str, code: str)
     return Diagnostic("error", message, source.file, line, column, code)
 
 
-def _build(source: SourceMap) -> tuple[list[Diagnostic], Manifest | None, dict[str, set[str]]]:
-    """Validate against the models. On errors, also validate what is left once the broken
-    entries are removed, so the semantic rules still run on the rest and every problem shows."""
+def _build(source: SourceMap) -> tuple[list[Diagnostic], Manifest | None, frozenset[tuple[Any, ...]]]:
+    """Validate against the models. On errors, also validate what is left once the broken parts
+    are cut out (`provisioner.salvage`), so the semantic rules still run on the rest and every
+    problem shows in one run. Returns the schema errors, the manifest to check, and the cuts."""
     try:
-        return [], Manifest.model_validate(source.data), {}
+        return [], Manifest.model_validate(source.data), frozenset()
     except ValidationError as exc:
         diagnostics = schema_errors.diagnostics(exc, source)
-        pruned, broken = _prune(source.data, exc)
-    try:
-        return diagnostics, Manifest.model_validate(pruned), broken
-    except ValidationError:
-        return diagnostics, None, broken
-
-
-def _prune(data: MarkedDict, exc: ValidationError) -> tuple[dict[str, Any], dict[str, set[str]]]:
-    pruned: dict[str, Any] = copy.deepcopy(dict(data))
-    broken: dict[str, set[str]] = {}
-    for error in exc.errors(include_url=False):
-        path, _, _ = schema_errors.resolve(error["loc"])
-        section = path[0] if path else None
-        if section in _SECTIONS and len(path) >= 2 and isinstance(pruned.get(section), dict):
-            broken.setdefault(str(section), set()).add(str(path[1]))
-            pruned[section].pop(path[1], None)
-        elif isinstance(section, str) and section != "version":
-            broken.setdefault(section, set())
-            pruned.pop(section, None)
-    return pruned, broken
+        rest = salvage(source.data)
+    return diagnostics, (rest.manifest if rest else None), (rest.cut if rest else frozenset())

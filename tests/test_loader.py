@@ -211,9 +211,12 @@ def test_columns_in_templated_lines_point_at_the_expression(tmp_path: Path) -> N
         '  pbx: {outbound: {address: "${{ vars.host }}", transport: ${{ vars.t }}, headers: {X-A: "1"}}}\n'
     )
     path = write(tmp_path, text)
-    assert errors(path, variables={"host": "pbx.example.com", "t": "tsl"})[0] == (
-        f"{path}:3:60: error: transport: 'tsl' is not 'auto', 'udp', 'tcp' or 'tls'; did you mean 'tls'?"
-    )
+    assert errors(path, variables={"host": "pbx.example.com", "t": "tsl"}) == [
+        f"{path}:3:3: warning: SIP trunk 'pbx' is not used by any phone number",  # rules still run on the rest
+        f"{path}:3:9: warning: outbound without credentials means IP allow-listing, which needs the static-IP "
+        "stack: set static_ip: true on the trunk (or add digest credentials)",
+        f"{path}:3:60: error: transport: 'tsl' is not 'auto', 'udp', 'tcp' or 'tls'; did you mean 'tls'?",
+    ]
     result = load(path, variables={"host": "pbx.example.com", "t": "tls"}, environ={})
     assert [(d.line, d.column, d.code) for d in result.diagnostics] == [
         (3, 3, "unused-trunk"), (3, 9, "acl-without-static-ip")

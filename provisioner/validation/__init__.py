@@ -8,7 +8,8 @@ lists them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from typing import Any
 
 from provisioner.diagnostics import Diagnostic
 from provisioner.locate import SourceMap
@@ -22,9 +23,11 @@ def check(
     source: SourceMap,
     *,
     environ: Mapping[str, str],
-    broken: dict[str, set[str]] | None = None,
+    cut: Collection[tuple[Any, ...]] = (),
 ) -> list[Diagnostic]:
-    context = Context(manifest, source, environ, dict(broken or {}))
+    """Every finding. `cut`: document paths the schema rejected and `manifest` lacks (see
+    `provisioner.salvage`); rules do not conclude anything from their absence."""
+    context = Context(manifest, source, environ, frozenset(cut))
     for rules in (numbers, trunks, agents, webhooks):
         rules.check(context)
     return context.found

@@ -24,11 +24,20 @@ def check(context: Context) -> None:
         _pre_call_webhook(context, path, agent)
         for index, rule in enumerate(agent.transfers or []):
             _transfer(context, (*path, "transfers", index), alias, rule, numbers)
-        _variables_provided(context, path, agent, numbers)
+        if numbers is not None:
+            _variables_provided(context, path, agent, numbers)
 
 
-def _answered(context: Context, alias: str) -> dict[str, PhoneNumber]:
-    """The numbers this agent answers (a caller-ID-only number answers nothing)."""
+def _answered(context: Context, alias: str) -> dict[str, PhoneNumber] | None:
+    """The numbers this agent answers (a caller-ID-only number answers nothing), or None when
+    that is unknown: a number the file gives this agent was cut for schema errors."""
+    written = context.raw("phone_numbers")
+    if context.unsure("phone_numbers") and not isinstance(written, dict):
+        return None
+    for name, number in (written or {}).items():
+        mine = isinstance(number, dict) and number.get("agent") == alias
+        if mine and context.unsure("phone_numbers", name):
+            return None
     return {
         name: number
         for name, number in context.manifest.phone_numbers.items()
@@ -47,7 +56,7 @@ def _placeholders(context: Context, path: Path, agent: Agent) -> None:
 
 
 def _pre_call_webhook(context: Context, path: Path, agent: Agent) -> None:
-    if agent.pre_call_webhook is not True:
+    if agent.pre_call_webhook is not True or context.unsure("pre_call_webhook"):
         return
     manifest = context.manifest
     if manifest.declares("pre_call_webhook") and manifest.pre_call_webhook is None:
@@ -63,7 +72,9 @@ def _pre_call_webhook(context: Context, path: Path, agent: Agent) -> None:
         context.warning((*path, "pre_call_webhook"), message, "pre-call-webhook")
 
 
-def _transfer(context: Context, path: Path, alias: str, rule: TransferRule, numbers: dict[str, PhoneNumber]) -> None:
+def _transfer(
+    context: Context, path: Path, alias: str, rule: TransferRule, numbers: dict[str, PhoneNumber] | None
+) -> None:
     to, shown = context.value_to_check(rule.to)  # a ${VAR} is checked through its value, if set
     kind = formats.destination_kind(to) if to is not None else None
     if to is not None and kind is None:
@@ -79,9 +90,9 @@ def _transfer(context: Context, path: Path, alias: str, rule: TransferRule, numb
     if kind in ("sip_uri", "sip_uri_dynamic_variable") and rule.type != "sip_refer":
         message = f"a SIP URI destination needs type: sip_refer (only SIP REFER can reach a SIP URI), not {rule.type}"
         context.error((*path, "type"), message, "sip-uri-needs-refer")
-    if rule.type == "sip_refer":
+    if rule.type == "sip_refer" and numbers is not None:
         _fits(context, path, alias, numbers, SipTrunkNumber, "sip_refer", "a SIP trunk")
-    if rule.type == "blind":
+    if rule.type == "blind" and numbers is not None:
         _fits(context, path, alias, numbers, TwilioNumber, "blind", "a native Twilio")
     _sip_headers(context, (*path, "sip_headers"), rule.sip_headers)
     _extras(context, path, alias, rule, numbers)
@@ -120,12 +131,14 @@ def _sip_headers(context: Context, path: Path, headers: dict[str, str]) -> None:
             context.error((*path, key), message, "sip-header-value")
 
 
-def _extras(context: Context, path: Path, alias: str, rule: TransferRule, numbers: dict[str, PhoneNumber]) -> None:
+def _extras(
+    context: Context, path: Path, alias: str, rule: TransferRule, numbers: dict[str, PhoneNumber] | None
+) -> None:
     digits = rule.post_dial_digits
     if digits is not None and not formats.exact_variable(digits) and not formats.DTMF.match(digits):
         message = "post_dial_digits takes DTMF digits 0-9, *, #, and w/W (a pause), or exactly {{variable}}"
         context.error((*path, "post_dial_digits"), message, "post-dial-digits")
-    if digits is not None and not any(isinstance(n, TwilioNumber) for n in numbers.values()):
+    if digits is not None and numbers is not None and not any(isinstance(n, TwilioNumber) for n in numbers.values()):
         message = f"post_dial_digits are sent only on Twilio calls, and agent '{alias}' answers no Twilio number"
         context.warning((*path, "post_dial_digits"), message, "post-dial-digits")
     if rule.uui is not None:
@@ -140,9 +153,14 @@ def _extras(context: Context, path: Path, alias: str, rule: TransferRule, number
 def _variables_provided(context: Context, path: Path, agent: Agent, numbers: dict[str, PhoneNumber]) -> None:
     if agent.pre_call_webhook:  # the webhook may return any variable: nothing to check against
         return
+    if context.unsure(*path, "pre_call_webhook") or context.unsure(*path, "dynamic_variables"):
+        return  # what this agent provides was cut for schema errors: unknown
     provided = set(agent.dynamic_variables or {}) | formats.SYSTEM_VARIABLES
     for number in numbers.values():
-        trunk = context.manifest.sip_trunks.get(getattr(number, "sip_trunk", ""))
+        name = getattr(number, "sip_trunk", "")
+        if context.unsure("sip_trunks", name, "inbound"):
+            return  # the trunk's header variables are unknown
+        trunk = context.manifest.sip_trunks.get(name)
         if trunk is not None and trunk.inbound is not None:
             provided |= set(trunk.inbound.attributes_to_headers)
     for where, text in _texts(path, agent):

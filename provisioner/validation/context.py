@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from provisioner import secrets
 from provisioner.diagnostics import Diagnostic, did_you_mean
@@ -18,9 +19,10 @@ class Context:
     manifest: Manifest
     source: SourceMap
     environ: Mapping[str, str]
-    # Entries that failed the schema (already reported): section -> names; an empty set means
-    # the whole section was unreadable. References to them are not reported again.
-    broken: dict[str, set[str]] = field(default_factory=dict)
+    # Document paths the schema rejected (already reported) and cut out of `manifest`: an entry
+    # (`phone_numbers.main`), a field, a whole section. Rules must not read their absence as
+    # "not declared" (see `provisioner.salvage`).
+    cut: frozenset[tuple[Any, ...]] = frozenset()
     found: list[Diagnostic] = field(default_factory=list)
 
     def error(self, path: Sequence[str | int], message: str, code: str, at: At = "value") -> None:
@@ -33,8 +35,22 @@ class Context:
         return self.source.position(path)[0]
 
     def is_broken(self, section: str, name: str) -> bool:
-        names = self.broken.get(section)
-        return names is not None and (not names or name in names)
+        """Whether entry `name` of `section` is in the file but was cut (or its whole section was)."""
+        return (section,) in self.cut or (section, name) in self.cut
+
+    def unsure(self, *path: Any) -> bool:
+        """Whether something at, under or above `path` was cut: what the manifest holds there is
+        not what the file says, so a rule must not conclude from it (e.g. "no credentials")."""
+        return any(c[: len(path)] == path or path[: len(c)] == c for c in self.cut)
+
+    def raw(self, *path: Any) -> Any:
+        """The value as written in the file at `path` (None when absent), for cut parts."""
+        current = self.source.data
+        for part in path:
+            if not isinstance(current, dict) or part not in current:
+                return None
+            current = current[part]
+        return current
 
     def value_to_check(self, value: str) -> tuple[str | None, str]:
         """(value, how to name it) for a format check. A `${VAR}` reference is checked through

@@ -71,7 +71,8 @@ def _twilio(context: Context, name: str, number: TwilioNumber) -> None:
     if sid is not None and not formats.TWILIO_SID.match(sid):
         message = f"{shown} is not a Twilio SID: 'AC' (account) or 'SK' (API key) followed by 32 hex digits"
         context.error((*path, "account_sid"), message, "twilio-sid")
-    if sid is not None and sid.startswith("SK") and twilio.account_auth_token is None:
+    cut = context.unsure(*path, "account_auth_token")
+    if sid is not None and sid.startswith("SK") and twilio.account_auth_token is None and not cut:
         message = "an API key SID (SK...) needs account_auth_token (the account's auth token, to verify webhooks)"
         context.error((*path, "account_sid"), message, "twilio-api-key")
     if sid is not None and sid.startswith("AC") and twilio.account_auth_token is not None:

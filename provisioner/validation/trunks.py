@@ -8,17 +8,31 @@ from provisioner.validation.context import Context
 
 
 def check(context: Context) -> None:
-    used = {n.sip_trunk for n in context.manifest.phone_numbers.values() if isinstance(n, SipTrunkNumber)}
+    used = _used(context)
     for name, trunk in context.manifest.sip_trunks.items():
         path = ("sip_trunks", name)
-        if trunk.outbound is None and trunk.inbound is None:
+        written = not (context.unsure(*path, "outbound") or context.unsure(*path, "inbound"))
+        if trunk.outbound is None and trunk.inbound is None and written:
             context.warning(path, f"SIP trunk '{name}' declares neither inbound nor outbound", "empty-trunk", at="key")
-        if name not in used:
+        if used is not None and name not in used:
             context.warning(path, f"SIP trunk '{name}' is not used by any phone number", "unused-trunk", at="key")
         if trunk.outbound is not None:
             _outbound(context, (*path, "outbound"), trunk, trunk.outbound)
         if trunk.inbound is not None:
             _inbound(context, (*path, "inbound"), trunk.inbound)
+
+
+def _used(context: Context) -> set[str] | None:
+    """Trunks the numbers use, counting numbers cut for schema errors by what the file says
+    (None when the phone_numbers section itself is unreadable)."""
+    used = {n.sip_trunk for n in context.manifest.phone_numbers.values() if isinstance(n, SipTrunkNumber)}
+    if context.unsure("phone_numbers"):
+        written = context.raw("phone_numbers")
+        if not isinstance(written, dict):
+            return None
+        trunks = (n.get("sip_trunk") for n in written.values() if isinstance(n, dict))
+        used |= {t for t in trunks if isinstance(t, str)}
+    return used
 
 
 def _outbound(context: Context, path: tuple[str, ...], trunk: SipTrunk, outbound: OutboundTrunk) -> None:
@@ -37,7 +51,8 @@ def _outbound(context: Context, path: tuple[str, ...], trunk: SipTrunk, outbound
     if outbound.codecs and "PCMU/8000" not in outbound.codecs:
         message = "codecs leave out PCMU/8000 (μ-law 8 kHz), the format most carriers and ElevenLabs expect"
         context.warning((*path, "codecs"), message, "codecs-no-pcmu")
-    if outbound.credentials is None and not trunk.static_ip:
+    cut = context.unsure(*path, "credentials") or context.unsure(*path[:-1], "static_ip")
+    if outbound.credentials is None and not trunk.static_ip and not cut:
         message = (
             "outbound without credentials means IP allow-listing, which needs the static-IP stack: "
             "set static_ip: true on the trunk (or add digest credentials)"
@@ -48,7 +63,8 @@ def _outbound(context: Context, path: tuple[str, ...], trunk: SipTrunk, outbound
 
 
 def _inbound(context: Context, path: tuple[str, ...], inbound: InboundTrunk) -> None:
-    if not inbound.allowed_addresses and inbound.credentials is None:
+    cut = context.unsure(*path, "allowed_addresses") or context.unsure(*path, "credentials")
+    if not inbound.allowed_addresses and inbound.credentials is None and not cut:
         message = "inbound accepts calls from anyone: set allowed_addresses or credentials"
         context.warning(path, message, "inbound-open", at="key")
     for index, address in enumerate(inbound.allowed_addresses):
