@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -111,6 +112,15 @@ def _message(response: httpx.Response) -> str:
     return str(body)[:300]
 
 
+def _display(url: str) -> str:
+    """The URL without any user:password@ part."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    return urlunsplit(parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")))
+
+
 def _retryable_status(status: int) -> bool:
     return status == 429 or status >= 500
 
@@ -183,7 +193,7 @@ class ElevenLabsClient:
                 if not retry_ambiguous and not safe:
                     raise _Ambiguous(None, f"connection failed: {type(exc).__name__}") from exc
                 if attempt + 1 >= self.retry.max_attempts:
-                    raise ApiError(method, path, None, f"connection failed: {type(exc).__name__}") from exc
+                    raise ApiError(method, path, None, self._no_response(exc)) from exc
                 await self._sleep(method, path, attempt, None, type(exc).__name__)
                 attempt += 1
                 continue
@@ -198,6 +208,13 @@ class ElevenLabsClient:
                 raise _Ambiguous(response.status_code, _message(response))
             await self._sleep(method, path, attempt, _retry_after(response), f"HTTP {response.status_code}")
             attempt += 1
+
+    def _no_response(self, exc: httpx.TransportError) -> str:
+        """Why there was no response, with the base URL (a wrong --api-url is the usual cause)."""
+        detail = str(exc).strip() or type(exc).__name__
+        if isinstance(exc, httpx.ConnectError):
+            return f"cannot connect to {_display(self.base_url)}: {detail}"
+        return f"connection to {_display(self.base_url)} failed: {type(exc).__name__}: {detail}"
 
     async def _sleep(self, method: str, path: str, attempt: int, retry_after: float | None, why: str) -> None:
         delay = self.retry.backoff(attempt, retry_after)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provisioner.plan import Plan
+from provisioner.plan import FORMAT_VERSION, Plan
 
 KIND = "telephony-plan"
 
@@ -40,23 +40,67 @@ class PlanFile:
         }
 
 
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def check_writable(path: Path) -> None:
+    """Fail before any API call when `plan --out PATH` could not be written."""
+    if path.is_dir():
+        raise PlanFileError(f"cannot write plan file {path}: it is a directory")
+    if not path.parent.is_dir():
+        raise PlanFileError(f"cannot write plan file {path}: directory {path.parent} does not exist")
+
+
 def write(path: Path, planfile: PlanFile) -> None:
+    """Write atomically (a temporary file renamed into place); a failure leaves no partial file."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(planfile.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(planfile.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise PlanFileError(f"cannot write plan file {path}: {_reason(exc)}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _version_error(path: Path, found: object) -> PlanFileError:
+    major = str(found).split(".")[0]
+    ours = FORMAT_VERSION.split(".")[0]
+    newer = major.isdigit() and int(major) > int(ours)
+    made_by = "a newer" if newer else "an older"
+    return PlanFileError(
+        f"{path} was made by {made_by} version of telephony (plan format {found}; this version reads "
+        f"{ours}.x): make a new plan with this version"
+    )
 
 
 def read(path: Path) -> PlanFile:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise PlanFileError(f"cannot read plan file {path}: {exc}") from exc
-    if not isinstance(data, dict) or data.get("kind") != KIND:
-        raise PlanFileError(f"{path} is not a telephony plan file")
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlanFileError(f"cannot read plan file {path}: {_reason(exc)}") from exc
+    except ValueError as exc:  # not UTF-8: a binary file
+        raise PlanFileError(f"{path} is not a telephony plan file (made by `telephony plan --out`)") from exc
     try:
-        plan = Plan.from_dict(data["plan"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PlanFileError(f"{path}: malformed plan: {exc}") from exc
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or data.get("kind") != KIND:
+        hint = "; to apply a manifest use `telephony apply -f FILE`" if path.suffix in (".yaml", ".yml") else ""
+        raise PlanFileError(f"{path} is not a telephony plan file (made by `telephony plan --out`){hint}")
+    body = data.get("plan")
+    if not isinstance(body, dict):
+        raise PlanFileError(f"{path} is a damaged telephony plan file (no plan); make a new plan")
+    found = body.get("format_version")
+    if not isinstance(found, str | int | float):
+        raise PlanFileError(f"{path} is a damaged telephony plan file (no format_version); make a new plan")
+    if str(found).split(".")[0] != FORMAT_VERSION.split(".")[0]:
+        raise _version_error(path, found)
+    try:
+        plan = Plan.from_dict(body)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise PlanFileError(f"{path} is a damaged telephony plan file ({exc}); make a new plan") from exc
     manifest = data.get("manifest") or {}
     return PlanFile(
         plan=plan,

@@ -7,6 +7,7 @@ declares are compared), plan-level notes, `--target` filtering, and assembly int
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -43,10 +44,18 @@ def secret_address(name: str) -> str:
     return f"secret.{name}"
 
 
+KINDS = ("agent", "phone_number", "secret", "workspace")
+
+
+class UnknownTarget(Exception):
+    """A `--target` address that names nothing in the manifest or the workspace."""
+
+
 @dataclass(frozen=True)
 class Options:
     rotate_secrets: bool = False
     targets: tuple[str, ...] = ()
+    check_targets: bool = True  # False for a saved plan's targets: staleness reports what moved
     manifest_digest: str = ""
     workspace: tuple[tuple[str, str], ...] = ()
 
@@ -212,13 +221,32 @@ def _notes(manifest: Manifest) -> list[str]:
     return notes
 
 
+def _hits(address: str, target: str) -> bool:
+    return address == target or address.startswith(target + ".") or address.startswith(target + "[")
+
+
+def check_targets(changes: list[ResourceChange], targets: tuple[str, ...]) -> None:
+    """Raise `UnknownTarget` for a target that matches no address and is not a kind."""
+    known = sorted(c.address for c in changes)
+    for target in targets:
+        if target in KINDS or any(_hits(a, target) for a in known):
+            continue
+        close = difflib.get_close_matches(target, known + list(KINDS), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        listed = ", ".join(known[:10]) + (f", ... ({len(known) - 10} more)" if len(known) > 10 else "")
+        raise UnknownTarget(
+            f"--target {target!r} matches no resource{hint}. Known addresses: {listed or '(none)'}; "
+            f"or a kind: {', '.join(KINDS)}."
+        )
+
+
 def _targeted(changes: list[ResourceChange], targets: tuple[str, ...]) -> list[ResourceChange]:
     """Keep the targeted addresses (exact, or a prefix such as `phone_number`) and what they depend on."""
     if not targets:
         return changes
 
     def hit(address: str) -> bool:
-        return any(address == t or address.startswith(t + ".") or address.startswith(t + "[") for t in targets)
+        return any(_hits(address, t) for t in targets)
 
     keep = {c.address for c in changes if hit(c.address)}
     by_address = {c.address: c for c in changes}
@@ -237,8 +265,11 @@ def build_plan(manifest: Manifest, live: LiveState, opts: Options | None = None)
     secrets = _secrets(manifest, live, opts)
     webhook = _webhook(manifest, live, secrets)
     agents = _agents(manifest, live, secrets + webhook)
+    changes = secrets + webhook + numbers + agents
+    if opts.check_targets:
+        check_targets(changes, opts.targets)
     return Plan(
-        changes=_targeted(secrets + webhook + numbers + agents, opts.targets),
+        changes=_targeted(changes, opts.targets),
         unmanaged=unmanaged,
         manifest_digest=opts.manifest_digest,
         workspace=dict(opts.workspace),

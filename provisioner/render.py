@@ -118,11 +118,18 @@ def _heading(change: ResourceChange, mode: Mode) -> str:
     return text
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich would exit 1 ("error"); let the command decide how a closed pipe ends.
+        self.quiet = True
+        raise BrokenPipeError
+
+
 def make_console(out: IO[str], *, color: bool | None = None) -> Console:
     """Colours unless NO_COLOR is set or the stream is not a terminal (rich checks both)."""
     if color is None:
         color = out.isatty() and "NO_COLOR" not in os.environ
-    return Console(file=out, force_terminal=color, no_color=not color, highlight=False, soft_wrap=True, width=200)
+    return _Console(file=out, force_terminal=color, no_color=not color, highlight=False, soft_wrap=True, width=200)
 
 
 def render_text(

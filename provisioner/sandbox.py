@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from provisioner.manifest import Manifest
-from provisioner.workspace import SANDBOX_URL, Target
+from provisioner.workspace import SANDBOX_URL, Target, WorkspaceError
 
 log = logging.getLogger(__name__)
 STATE_FILE = Path(".telephony/sandbox.json")
@@ -26,8 +26,14 @@ def sandbox_transport(manifest: Manifest, state_file: Path = STATE_FILE) -> http
     # Imported here: the emulator (FastAPI) is only needed when --sandbox is used.
     from provisioner.emulator import EmulatorTransport, build_app
 
-    state_file.parent.mkdir(parents=True, exist_ok=True)
-    app = build_app(state_file=state_file)
+    try:
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        app = build_app(state_file=state_file)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise WorkspaceError(
+            f"cannot open the sandbox state {state_file}: {reason} (delete it to start the sandbox over)"
+        ) from exc
     store = app.state.store
     for alias, agent in manifest.agents.items():
         store.ensure_agent(agent.id, name=alias)

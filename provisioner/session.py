@@ -71,12 +71,18 @@ def open_context(
 
 
 async def observe_and_plan(
-    ctx: Context, client: ElevenLabsClient, *, rotate_secrets: bool = False, targets: tuple[str, ...] = ()
+    ctx: Context,
+    client: ElevenLabsClient,
+    *,
+    rotate_secrets: bool = False,
+    targets: tuple[str, ...] = (),
+    check_targets: bool = True,
 ) -> tuple[LiveState, Plan]:
     live = await observe(ctx.manifest, client)
     opts = Options(
         rotate_secrets=rotate_secrets,
         targets=targets,
+        check_targets=check_targets,
         manifest_digest=ctx.digest,
         workspace=tuple(ctx.target.describe().items()),
     )

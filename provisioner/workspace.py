@@ -12,6 +12,7 @@ import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from provisioner.client import RetryPolicy
 
@@ -47,18 +48,43 @@ def key_fingerprint(key: str) -> str:
     return "sha256:" + hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
+def check_url(url: str, source: str) -> str:
+    """`url` without a trailing slash, or `WorkspaceError` saying what is wrong with it."""
+    url = url.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:
+        raise WorkspaceError(f"{source} {url!r} is not a valid URL: {exc}") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WorkspaceError(f"{source} {url!r} is not an http(s) URL (e.g. https://api.elevenlabs.io)")
+    if parts.path.rstrip("/").endswith("/v1"):
+        raise WorkspaceError(f"{source} {url!r} must be the API's base URL, without /v1 (the paths add it)")
+    return url
+
+
 def api_url(flag: str | None, region: str, environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
-    url = flag or env.get("ELEVENLABS_BASE_URL") or REGION_URLS.get(region, REGION_URLS["default"])
-    return url.rstrip("/")
+    if flag is not None:
+        return check_url(flag, "--api-url")
+    if env.get("ELEVENLABS_BASE_URL", "").strip():
+        return check_url(env["ELEVENLABS_BASE_URL"], "ELEVENLABS_BASE_URL")
+    return REGION_URLS.get(region, REGION_URLS["default"])
 
 
 def resolve_target(flag_url: str | None, region: str, environ: Mapping[str, str] | None = None) -> Target:
     env = os.environ if environ is None else environ
-    key = env.get("ELEVENLABS_API_KEY", "")
+    url = api_url(flag_url, region, env)
+    # Surrounding whitespace (a pasted key, a CRLF .env file) is never part of a key.
+    key = env.get("ELEVENLABS_API_KEY", "").strip()
     if not key:
-        raise WorkspaceError("ELEVENLABS_API_KEY is not set (or use --sandbox to run against the local emulator)")
-    return Target(api_url(flag_url, region, env), key)
+        raise WorkspaceError(
+            "ELEVENLABS_API_KEY is not set or empty (or use --sandbox to run against the local emulator)"
+        )
+    if not key.isascii() or not key.isprintable() or " " in key:
+        # Never echo the key: say what is wrong with it only.
+        raise WorkspaceError("ELEVENLABS_API_KEY contains spaces, control or non-ASCII characters: check its value")
+    return Target(url, key)
 
 
 def retry_policy(environ: Mapping[str, str] | None = None) -> RetryPolicy:

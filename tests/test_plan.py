@@ -12,8 +12,8 @@ import yaml
 from provisioner.manifest import Manifest
 from provisioner.observe import LiveState
 from provisioner.plan import Plan
-from provisioner.planfile import PlanFile, read, staleness, write
-from provisioner.planner import Options, build_plan
+from provisioner.planfile import PlanFile, PlanFileError, read, staleness, write
+from provisioner.planner import Options, UnknownTarget, build_plan
 
 AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
 BASE = f"""
@@ -160,3 +160,17 @@ def test_duplicate_live_entries_are_unmanaged_with_distinct_addresses() -> None:
     assert line is not None and line.live_id == first["phone_number_id"]
     deletes = sorted(c.address for c in plan.number_deletes())
     assert deletes == ['phone_number["+14155550100", "phnum_dup"]', 'phone_number["+14155550999"]']
+
+
+def test_a_failed_plan_file_write_leaves_no_partial_file(tmp_path: Path) -> None:
+    target = tmp_path / "x.plan"
+    target.mkdir()  # the rename onto it fails
+    with pytest.raises(PlanFileError, match="cannot write plan file"):
+        write(target, PlanFile(build_plan(manifest(), state()), "telephony.yaml"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.plan"]
+
+
+def test_an_unknown_target_is_an_error_with_a_suggestion() -> None:
+    with pytest.raises(UnknownTarget, match=r"did you mean 'agent\.support'"):
+        build_plan(manifest(), state(), Options(targets=("agent.suport",)))
+    assert build_plan(manifest(), state(), Options(targets=("agent.suport",), check_targets=False)).changes == []

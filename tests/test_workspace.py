@@ -41,3 +41,28 @@ def test_sandbox_environment_fills_unset_variables_and_remembers_them() -> None:
     env = DummyEnviron({"SET": "real"})
     assert resolve("${SET}/${UNSET}", env) == "real/sandbox-dummy-unset"
     assert env.dummied == {"UNSET"}
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("not-a-url", "not an http"),
+        ("ftp://example.com", "not an http"),
+        ("http://localhost:99999", "not a valid URL"),
+        ("https://api.elevenlabs.io/v1", "without /v1"),
+    ],
+)
+def test_a_bad_api_url_is_named_before_any_request(url: str, why: str) -> None:
+    with pytest.raises(WorkspaceError, match=why):
+        api_url(url, "default", {})
+    with pytest.raises(WorkspaceError, match="ELEVENLABS_BASE_URL"):
+        resolve_target(None, "default", {"ELEVENLABS_BASE_URL": url, "ELEVENLABS_API_KEY": "k"})
+
+
+def test_api_key_whitespace_is_trimmed_and_inner_junk_refused_without_echoing_it() -> None:
+    assert resolve_target(None, "default", {"ELEVENLABS_API_KEY": " k1\r\n"}).api_key == "k1"
+    with pytest.raises(WorkspaceError, match="not set or empty"):
+        resolve_target(None, "default", {"ELEVENLABS_API_KEY": "  "})
+    with pytest.raises(WorkspaceError) as caught:
+        resolve_target(None, "default", {"ELEVENLABS_API_KEY": "sk_secret part"})
+    assert "sk_secret" not in str(caught.value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -26,12 +27,15 @@ from provisioner.diagnostics import ManifestInvalid
 from provisioner.exitcodes import ExitCode
 from provisioner.observe import AgentMissing
 from provisioner.plan import Plan
-from provisioner.planfile import PlanFile, PlanFileError, read, staleness, write
+from provisioner.planfile import PlanFile, PlanFileError, check_writable, read, staleness, write
+from provisioner.planner import UnknownTarget
 from provisioner.render import render, render_text
 from provisioner.session import Context, missing_references, needed_references, observe_and_plan, open_context
 from provisioner.workspace import WorkspaceError
 
 FORMATS = click.Choice(["text", "json", "markdown"])
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what the shell reports for a tool whose reader went away
+AUTH_HINT = " (check ELEVENLABS_API_KEY, and that the API URL is the key's workspace and region)"
 
 
 class Exit(Exception):
@@ -63,9 +67,16 @@ def handled(func: Callable[..., None]) -> Callable[..., None]:
             for diagnostic in exc.diagnostics:
                 err(str(diagnostic))
             sys.exit(int(ExitCode.ERROR))
-        except (ApiError, AgentMissing, WorkspaceError, PlanFileError) as exc:
+        except ApiError as exc:
+            err(f"Error: {exc}{AUTH_HINT if exc.status in (401, 403) else ''}")
+            sys.exit(int(ExitCode.ERROR))
+        except (AgentMissing, WorkspaceError, PlanFileError, UnknownTarget) as exc:
             err(f"Error: {exc}")
             sys.exit(int(ExitCode.ERROR))
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop quietly, and keep Python's exit-time flush quiet too.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_BROKEN_PIPE)
         except KeyboardInterrupt:
             err("Interrupted. Requests already sent may have been applied; `telephony plan` shows where things stand.")
             sys.exit(130)
@@ -152,6 +163,8 @@ def cmd_plan(
     detailed_exitcode: bool,
 ) -> None:
     values = parse_vars(variables)
+    if out is not None:
+        check_writable(out)
     ctx = start(path, env, values, sandbox, api_url, verbose)
 
     async def run() -> Plan:
@@ -284,7 +297,9 @@ def cmd_apply(
     async def run() -> ExitCode:
         async with ctx.client(parallelism) as client:
             targets = tuple(saved.plan.targets) if saved else ()
-            live, plan = await observe_and_plan(ctx, client, rotate_secrets=rotate_secrets, targets=targets)
+            live, plan = await observe_and_plan(
+                ctx, client, rotate_secrets=rotate_secrets, targets=targets, check_targets=False
+            )
             if saved is not None:
                 reasons = staleness(saved.plan, plan)
                 if reasons:
@@ -335,10 +350,24 @@ def cmd_apply(
         fail(code, "")
 
 
+class BadUsage(click.ClickException):
+    """A usage error as one line and exit 1: exit 2 means "changes"/"drift" to these commands."""
+
+    exit_code = int(ExitCode.ERROR)
+
+
+class Command(click.Command):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise BadUsage(f"{exc.format_message()} (see `{ctx.command_path} --help`)") from exc
+
+
 def register(group: click.Group) -> None:
     """Add plan, apply and drift to the `telephony` group."""
 
-    @group.command("plan")
+    @group.command("plan", cls=Command)
     @common
     @click.option(
         "--target",
@@ -355,7 +384,7 @@ def register(group: click.Group) -> None:
         """Show what apply would change in the workspace."""
         cmd_plan(**kwargs)
 
-    @group.command("apply")
+    @group.command("apply", cls=Command)
     @common
     @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
     @click.option("--allow-deletes", is_flag=True, help="Allow more number deletions than workspace.max_deletes.")
@@ -367,7 +396,7 @@ def register(group: click.Group) -> None:
         """Apply the manifest (or a saved plan) to the workspace."""
         cmd_apply(**kwargs)
 
-    @group.command("drift")
+    @group.command("drift", cls=Command)
     @common
     @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
     @handled
