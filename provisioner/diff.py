@@ -16,8 +16,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from provisioner.manifest import (
     Agent,
     Credentials,
@@ -213,6 +211,8 @@ def diff_views(before: View | None, after: View | None) -> list[FieldChange]:
         return []
     if before is None or after is None:
         return [FieldChange("", before, after)]
+    from deepdiff import DeepDiff  # imported here: with numpy it is most of a cold start
+
     tree = DeepDiff(before, after, view="tree", verbose_level=2)
     paths: dict[str, list[Any]] = {}
     for changes in tree.values():

@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import os
 from importlib import resources
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
-import jinja2
 from rich.console import Console
 from rich.text import Text
 
 from provisioner.plan import Plan, ResourceChange
+
+if TYPE_CHECKING:
+    import jinja2
 
 Mode = Literal["plan", "drift"]
 MARKER = "<!-- telephony-plan -->"
@@ -240,6 +242,8 @@ def render_json(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: list[
 
 
 def _template() -> jinja2.Template:
+    import jinja2  # only the markdown format needs it
+
     source = resources.files("provisioner").joinpath("templates/plan.md.j2").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
     return env.from_string(source)

@@ -5,34 +5,33 @@ Exit codes (README "Exit codes"): plan --detailed-exitcode 0 no changes / 1 erro
 3 refused by a safety rule / 4 partial / 5 stale plan file / 6 read-back mismatch.
 Errors are one readable line on stderr (the API call, its status, the API's message), never a
 traceback; nothing printed ever holds a secret value.
+
+Startup: importing this module (every `telephony` run does, to register the commands) loads
+only click and the standard library; the reconciler and its heavy dependencies (httpx,
+pydantic, deepdiff with numpy, rich, jinja2) are imported inside the commands that use them,
+so `telephony --version` and `telephony validate` do not pay for them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from functools import wraps
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
-import httpx
 
-from provisioner.apply import Applier, ApplyReport, StepResult
-from provisioner.client import ApiError
-from provisioner.diagnostics import ManifestInvalid
 from provisioner.exitcodes import ExitCode
-from provisioner.observe import AgentMissing
-from provisioner.plan import Plan
-from provisioner.planfile import PlanFile, PlanFileError, check_writable, read, staleness, write
-from provisioner.planner import UnknownTarget
-from provisioner.render import render, render_text
-from provisioner.session import Context, missing_references, needed_references, observe_and_plan, open_context
-from provisioner.workspace import WorkspaceError
 
+if TYPE_CHECKING:
+    from provisioner.apply import ApplyReport, StepResult
+    from provisioner.plan import Plan
+    from provisioner.session import Context
+
+T = TypeVar("T")
 FORMATS = click.Choice(["text", "json", "markdown"])
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what the shell reports for a tool whose reader went away
 AUTH_HINT = " (check ELEVENLABS_API_KEY, and that the API URL is the key's workspace and region)"
@@ -57,6 +56,15 @@ def handled(func: Callable[..., None]) -> Callable[..., None]:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
+        import httpx
+
+        from provisioner.client import ApiError
+        from provisioner.diagnostics import ManifestInvalid
+        from provisioner.observe import AgentMissing
+        from provisioner.planfile import PlanFileError
+        from provisioner.planner import UnknownTarget
+        from provisioner.workspace import WorkspaceError
+
         try:
             func(*args, **kwargs)
         except Exit as exc:
@@ -114,6 +122,12 @@ def common(func: Callable[..., None]) -> Callable[..., None]:
     return func
 
 
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
+    return asyncio.run(coro)
+
+
 def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     values = {}
     for pair in pairs:
@@ -127,6 +141,8 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
 def start(
     path: Path | None, env: str | None, variables: dict[str, str], sandbox: bool, api_url: str | None, verbose: bool
 ) -> Context:
+    from provisioner.session import open_context
+
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
@@ -162,6 +178,10 @@ def cmd_plan(
     fmt: str,
     detailed_exitcode: bool,
 ) -> None:
+    from provisioner.planfile import PlanFile, check_writable, write
+    from provisioner.render import render
+    from provisioner.session import observe_and_plan
+
     values = parse_vars(variables)
     if out is not None:
         check_writable(out)
@@ -171,7 +191,7 @@ def cmd_plan(
         async with ctx.client(parallelism) as client:
             return (await observe_and_plan(ctx, client, targets=targets))[1]
 
-    plan = asyncio.run(run())
+    plan = _run(run())
     blocked = plan.blocked()
     render(plan, sys.stdout, fmt, blocked=blocked)
     if out is not None:
@@ -197,13 +217,16 @@ def cmd_drift(
     verbose: bool,
     fmt: str,
 ) -> None:
+    from provisioner.render import render
+    from provisioner.session import observe_and_plan
+
     ctx = start(path, env, parse_vars(variables), sandbox, api_url, verbose)
 
     async def run() -> Plan:
         async with ctx.client(parallelism) as client:
             return (await observe_and_plan(ctx, client))[1]
 
-    plan = asyncio.run(run())
+    plan = _run(run())
     render(plan, sys.stdout, fmt, mode="drift")
     if plan.has_changes:
         fail(ExitCode.CHANGES, "")
@@ -278,6 +301,11 @@ def cmd_apply(
     rotate_secrets: bool,
     planfile: Path | None,
 ) -> None:
+    from provisioner.apply import Applier
+    from provisioner.planfile import read, staleness
+    from provisioner.render import render_text
+    from provisioner.session import missing_references, needed_references, observe_and_plan
+
     saved = read(planfile) if planfile is not None else None
     if saved is not None:
         # The plan decides what is sent and records how the manifest was loaded.
@@ -345,7 +373,7 @@ def cmd_apply(
                 )
             return code
 
-    code = asyncio.run(run())
+    code = _run(run())
     if code != ExitCode.OK:
         fail(code, "")
 
