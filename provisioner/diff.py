@@ -151,8 +151,12 @@ def agent_view(agent: Agent, declared: Agent) -> View:
         hook = agent.pre_call_webhook
         view["pre_call_webhook"] = webhook_view(hook, declared.id) if isinstance(hook, Webhook) else bool(hook)
     if declared.dynamic_variables is not None:
-        live = agent.dynamic_variables or {}
-        view["dynamic_variables"] = {k: live.get(k) for k in sorted(declared.dynamic_variables)}
+        # Per key: only the declared keys, and only those with a value (a key declared as null is
+        # to be removed, so it is absent from the desired view; a key not set live is absent too).
+        values = agent.dynamic_variables or {}
+        view["dynamic_variables"] = {
+            k: values[k] for k in sorted(declared.dynamic_variables) if values.get(k) is not None
+        }
     if declared.transfers is not None:
         view["transfers"] = [rule_view(r) for r in agent.transfers or []]
     if declared.overrides is not None:
@@ -169,6 +173,9 @@ class FieldChange:
     after: Any
     sensitive: bool = False
     note: str | None = None
+    # "add": the path is absent before; "remove": absent after; "change": present on both sides
+    # (a null is a value: an unassigned agent becoming assigned is a change). None: not from a diff.
+    op: str | None = None
 
 
 def _format_path(parts: list[Any]) -> str:
@@ -205,6 +212,22 @@ def _get(node: Any, parts: list[Any]) -> Any:
     return node
 
 
+def _has(node: Any, parts: list[Any]) -> bool:
+    for part in parts:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if not (in_dict or in_list):
+            return False
+        node = node[part]
+    return True
+
+
+def _op(before: View, after: View, parts: list[Any]) -> str:
+    if not _has(before, parts):
+        return "add"
+    return "change" if _has(after, parts) else "remove"
+
+
 def diff_views(before: View | None, after: View | None) -> list[FieldChange]:
     """Per-field changes between two views, in a stable order."""
     if before == after:
@@ -219,4 +242,7 @@ def diff_views(before: View | None, after: View | None) -> list[FieldChange]:
         for change in changes:
             parts = _field_path(list(change.path(output_format="list")), before, after)
             paths.setdefault(_format_path(parts), parts)
-    return [FieldChange(p, _get(before, parts), _get(after, parts)) for p, parts in sorted(paths.items())]
+    return [
+        FieldChange(p, _get(before, parts), _get(after, parts), op=_op(before, after, parts))
+        for p, parts in sorted(paths.items())
+    ]

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from provisioner.diff import FieldChange, agent_view, diff_views, webhook_view
-from provisioner.manifest import Manifest, TwilioNumber, Webhook
+from provisioner.manifest import Manifest, SipTrunkNumber, TwilioNumber, Webhook
 from provisioner.mapping import (
     SECRET_NAME_PREFIX,
     WORKSPACE_SCOPE,
@@ -119,7 +119,7 @@ def _secrets(manifest: Manifest, live: LiveState, opts: Options) -> list[Resourc
             )
     scopes = _scope_address(manifest)
     for name, secret_id in sorted(live_ids.items()):
-        scope = name[len(SECRET_NAME_PREFIX) :].rsplit(":", 1)[0]
+        scope = _secret_scope(name)
         if name not in _desired_secrets(manifest) and scope in scopes:
             view = {"name": name}
             changes.append(
@@ -206,19 +206,37 @@ def _agents(manifest: Manifest, live: LiveState, earlier: list[ResourceChange]) 
     return changes
 
 
-def _notes(manifest: Manifest) -> list[str]:
-    numbers = manifest.phone_numbers.values()
-    notes = []
-    if any(isinstance(n, TwilioNumber) for n in numbers):
-        notes.append(NOTE_TWILIO)
-    if any(
-        (t.outbound and t.outbound.credentials) or (t.inbound and t.inbound.credentials)
-        for t in manifest.sip_trunks.values()
-    ):
-        notes.append(NOTE_SIP)
-    if _desired_secrets(manifest):
-        notes.append(NOTE_SECRETS)
-    return notes
+def _touches(change: ResourceChange, *words: str) -> bool:
+    """A create or replace (everything is sent), or an update with a field path containing a word."""
+    if change.action in ("create", "replace"):
+        return True
+    return any(f.sensitive or any(w in f.path for w in words) for f in change.fields)
+
+
+def _notes(manifest: Manifest, changes: list[ResourceChange]) -> list[str]:
+    """The write-only notes that concern what this plan changes, each only when it applies."""
+    twilio = sip = webhook_secret = False
+    secret_scopes = {_secret_scope(name) for name in _desired_secrets(manifest)}
+    users = {address for scope, address in _scope_address(manifest).items() if scope in secret_scopes}
+    for change in changes:
+        if change.action in ("no-op", "delete"):
+            continue
+        number = manifest.phone_numbers.get(change.name) if change.kind == "phone_number" else None
+        if isinstance(number, TwilioNumber):
+            twilio = twilio or _touches(change, "twilio", "provider")
+        elif isinstance(number, SipTrunkNumber):
+            trunk = manifest.sip_trunks.get(number.sip_trunk)
+            sides = (trunk.outbound, trunk.inbound) if trunk else ()
+            if any(side and side.credentials for side in sides):
+                sip = sip or _touches(change, "credentials", "provider")
+        elif change.kind == "secret" or change.address in users:
+            webhook_secret = webhook_secret or _touches(change, "webhook", "value")
+    flags = ((twilio, NOTE_TWILIO), (sip, NOTE_SIP), (webhook_secret, NOTE_SECRETS))
+    return [note for wanted, note in flags if wanted]
+
+
+def _secret_scope(name: str) -> str:
+    return name[len(SECRET_NAME_PREFIX) :].rsplit(":", 1)[0]
 
 
 def _hits(address: str, target: str) -> bool:
@@ -268,13 +286,14 @@ def build_plan(manifest: Manifest, live: LiveState, opts: Options | None = None)
     changes = secrets + webhook + numbers + agents
     if opts.check_targets:
         check_targets(changes, opts.targets)
+    changes = _targeted(changes, opts.targets)
     return Plan(
-        changes=_targeted(changes, opts.targets),
+        changes=changes,
         unmanaged=unmanaged,
         manifest_digest=opts.manifest_digest,
         workspace=dict(opts.workspace),
         max_deletes=manifest.workspace.max_deletes,
         prune=manifest.workspace.prune,
-        notes=_notes(manifest),
+        notes=_notes(manifest, changes),
         targets=list(opts.targets),
     )

@@ -60,12 +60,25 @@ def value_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+_DRIFT_COUNTS = (
+    ("update", "changed"),
+    ("replace", "changed, needing a replace"),
+    ("create", "missing"),
+    ("delete", "extra"),
+)
+
+
 def summary_line(plan: Plan, mode: Mode = "plan") -> str:
     counts = plan.counts()
     if not plan.has_changes:
         return "No changes. The workspace matches the manifest." if mode == "plan" else "No drift."
+    if mode == "drift":
+        total = len(plan.actionable)
+        parts = ", ".join(f"{counts[action]} {words}" for action, words in _DRIFT_COUNTS if counts[action])
+        verb = "resource differs" if total == 1 else "resources differ"
+        return f"Drift: {total} {verb} from the manifest ({parts})."
     return (
-        f"{'Plan' if mode == 'plan' else 'Drift'}: {counts['create']} to add, {counts['update']} to change, "
+        f"Plan: {counts['create']} to add, {counts['update']} to change, "
         f"{counts['replace']} to replace, {counts['delete']} to destroy."
     )
 
@@ -99,10 +112,17 @@ def change_lines(change: ResourceChange) -> list[tuple[str, str]]:
             note = f"  # {field.note}" if field.note else ""
             lines.append(("~", f"{field.path} = (sensitive value){note}"))
             continue
-        if field.before is None and field.after is not None:
+        if field.op == "add" or (field.op is None and field.before is None and field.after is not None):
             for path, value in _flatten(field.after, field.path):
                 lines.append(("+", f"{path} = {value_text(value)}"))
-        elif field.after is None and field.before is not None:
+        elif field.op == "remove" or (field.op is None and field.after is None and field.before is not None):
+            for path, value in _flatten(field.before, field.path):
+                lines.append(("-", f"{path} = {value_text(value)}"))
+        elif field.before is None and isinstance(field.after, dict):
+            # A block that was null (e.g. a trunk's inbound side) now set: its rows are additions.
+            for path, value in _flatten(field.after, field.path):
+                lines.append(("+", f"{path} = {value_text(value)}"))
+        elif field.after is None and isinstance(field.before, dict):
             for path, value in _flatten(field.before, field.path):
                 lines.append(("-", f"{path} = {value_text(value)}"))
         else:
@@ -204,7 +224,14 @@ def plan_json(plan: Plan, *, mode: Mode = "plan", blocked: list[str] | None = No
                     "after_sensitive": mask if change.after is not None else False,
                 },
                 "fields": [
-                    {"path": f.path, "before": f.before, "after": f.after, "sensitive": f.sensitive, "note": f.note}
+                    {
+                        "path": f.path,
+                        "op": f.op,  # add / remove / change (a null before or after is a value)
+                        "before": f.before,
+                        "after": f.after,
+                        "sensitive": f.sensitive,
+                        "note": f.note,
+                    }
                     for f in change.fields
                 ],
                 "reason": change.reason,

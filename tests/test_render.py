@@ -129,3 +129,57 @@ def test_markdown_stays_under_a_comment_size_for_big_plans() -> None:
     render(plan, out, "markdown")
     assert len(out.getvalue()) < 65_536
     assert "more changes: see `telephony plan`" in out.getvalue()
+
+
+def one_number_plan(live_agent: dict[str, str] | None, label: str = "New label") -> Plan:
+    manifest = Manifest.model_validate(yaml.safe_load(TEXT.replace("prune: true", "prune: false")))
+    manifest.phone_numbers.pop("fresh")
+    live = {
+        "phone_number": "+14155550100",
+        "label": label,
+        "provider": "twilio",
+        "phone_number_id": "phnum_1",
+        "assigned_agent": live_agent,
+    }
+    return build_plan(manifest, LiveState(numbers=[live], agents={AGENT: {}}, settings={}, secrets=[]))
+
+
+def test_an_unassigned_agent_is_a_change_of_value_and_drift_is_worded_as_drift() -> None:
+    plan = one_number_plan(None)
+    out = io.StringIO()
+    render_text(plan, out, mode="drift")
+    text = out.getvalue()
+    assert '~ agent = null -> "support"' in text
+    assert "+ agent" not in text
+    assert "Drift: 1 resource differs from the manifest (1 changed)." in text
+    assert "to add" not in text
+    markdown = io.StringIO()
+    render(plan, markdown, "markdown", mode="drift")
+    assert '~     agent = null -> "support"' in markdown.getvalue()
+    assert "Drift: 1 resource differs from the manifest (1 changed)." in markdown.getvalue()
+    data = json.loads(_json(plan, "drift"))
+    [field] = [f for c in data["resource_changes"] for f in c["fields"]]
+    assert (field["path"], field["before"], field["after"], field["op"]) == ("agent", None, "support", "change")
+
+
+def test_drift_summary_names_missing_and_extra_resources() -> None:
+    out = io.StringIO()
+    render_text(sample_plan(), out, mode="drift")
+    assert "Drift: 3 resources differ from the manifest (1 changed, 1 missing, 1 extra)." in out.getvalue()
+
+
+def test_write_only_notes_only_when_what_they_concern_changes() -> None:
+    assigned = {"agent_id": AGENT, "agent_name": "S"}
+    assert not one_number_plan(assigned, label="Old label").notes  # a label change sends no credentials
+    assert not one_number_plan(None).notes
+    notes = sample_plan().notes  # imports a Twilio number: its credentials are sent
+    assert len(notes) == 1 and "Twilio credentials are write-only" in notes[0]
+    out = io.StringIO()
+    render_text(one_number_plan(assigned, label="Old label"), out)
+    assert "Note:" not in out.getvalue()
+
+
+def _json(plan: Plan, mode: str) -> str:
+    out = io.StringIO()
+    render(plan, out, "json", mode=mode)  # type: ignore[arg-type]
+    return out.getvalue()
