@@ -184,8 +184,12 @@ class Agent(Model):
         None,
         description="true: use the workspace webhook; {url, headers}: this agent's own; false: off.",
     )
-    dynamic_variables: dict[str, DynamicValue] | None = Field(
-        None, description="Placeholder values; managed per key, keys set elsewhere are kept."
+    dynamic_variables: dict[str, DynamicValue | None] | None = Field(
+        None,
+        description=(
+            "Placeholder values; managed per key, keys set elsewhere are kept. "
+            "A key set to null is removed from the agent (a no-op when it is already absent)."
+        ),
     )
     transfers: list[TransferRule] | None = Field(None, description="[] removes the transfer tool.")
     overrides: list[OverrideName] | None = Field(

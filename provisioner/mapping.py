@@ -442,7 +442,13 @@ def agent_patch(
         merged = dict(
             _dig(live, "conversation_config", "agent", "dynamic_variables", "dynamic_variable_placeholders") or {}
         )
-        merged.update(agent.dynamic_variables)  # keys set elsewhere are kept
+        for key, value in agent.dynamic_variables.items():  # keys set elsewhere are kept
+            if value is not None:
+                merged[key] = value
+            elif merged.get(key) is not None:
+                # null removes the key: the API deep-merges this map, so leaving the key out would
+                # keep it; an absent key is not sent at all.
+                merged[key] = None
         conversation.setdefault("agent", {})["dynamic_variables"] = {"dynamic_variable_placeholders": merged}
     if "pre_call_webhook" in parts and agent.pre_call_webhook is not None:
         hook = agent.pre_call_webhook

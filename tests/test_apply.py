@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from provisioner.manifest import Manifest
 from provisioner.observe import observe
 from provisioner.plan import Plan
 from provisioner.planner import build_plan
+from provisioner.render import render_text
 
 AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
 ENV = {"TOKEN": "tok-1", "PW": "pw-1", "SID": "AC" + "a" * 32, "HOOK": "hook-1"}
@@ -134,3 +136,23 @@ async def test_progress_is_reported_per_step(app: Any) -> None:
     seen: list[tuple[int, int]] = []
     _, report = await plan_and_apply(app, manifest(), progress=lambda r, done, total: seen.append((done, total)))
     assert seen[-1] == (len(report.results), len(report.results))
+
+
+@pytest.mark.anyio
+async def test_a_placeholder_set_to_null_is_removed_and_then_a_no_op(app: Any) -> None:
+    await plan_and_apply(app, manifest(MANIFEST.replace("{name: there}", "{name: there, extra: x}")))
+    removed = MANIFEST.replace("{name: there}", "{name: there, extra: null, never_set: null}")
+    plan, report = await plan_and_apply(app, manifest(removed))
+    [change] = plan.actionable
+    assert change.address == "agent.support"
+    [field] = change.fields
+    assert (field.path, field.before, field.after, field.op) == ("dynamic_variables.extra", "x", None, "remove")
+    out = io.StringIO()
+    render_text(plan, out)
+    assert '- dynamic_variables.extra = "x"' in out.getvalue()
+    assert "never_set" not in out.getvalue()
+    assert {r.status for r in report.results} == {"applied"}, report.results
+    stored = app.state.store.agents[AGENT]["conversation_config"]["agent"]["dynamic_variables"]
+    assert stored["dynamic_variable_placeholders"].get("extra") is None  # the emulator stores the null
+    assert stored["dynamic_variable_placeholders"]["name"] == "there"
+    assert not (await replan(app, manifest(removed))).has_changes

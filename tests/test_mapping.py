@@ -205,3 +205,16 @@ def test_unmanaged_agent_keys_are_not_read() -> None:
     live = {"agent_id": "agent_1", "platform_settings": {"overrides": {"x": 1}}}
     assert agent_view(agent_from_api(live, declared, {}), declared) == {}
     assert agent_patch(declared, set(), live, {}, resolve) == {}
+
+
+def test_a_placeholder_declared_null_is_sent_as_null_only_when_it_is_set() -> None:
+    declared = Agent.model_validate({"id": "agent_1", "dynamic_variables": {"old": None, "never": None, "a": "1"}})
+    placeholders = {"keep": "x", "old": "stale"}
+    live = {"conversation_config": {"agent": {"dynamic_variables": {"dynamic_variable_placeholders": placeholders}}}}
+    body = agent_patch(declared, {"dynamic_variables"}, live, {}, resolve)
+    sent = body["conversation_config"]["agent"]["dynamic_variables"]["dynamic_variable_placeholders"]
+    # The API deep-merges this map: null removes "old"; "never" (absent) is not sent at all.
+    assert sent == {"keep": "x", "old": None, "a": "1"}
+    have = agent_view(agent_from_api({"agent_id": "agent_1", **live}, declared, {}), declared)
+    assert have == {"dynamic_variables": {"old": "stale"}}  # keys not set live are absent, not null
+    assert agent_view(declared, declared) == {"dynamic_variables": {"a": "1"}}
