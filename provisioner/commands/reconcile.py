@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, fields, replace
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -98,7 +99,27 @@ def handled(func: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+@dataclass(frozen=True)
+class Common:
+    """The options every reconciler command takes (added by `common`)."""
+
+    path: Path | None
+    env: str | None
+    variables: tuple[str, ...]
+    sandbox: bool
+    api_url: str | None
+    parallelism: int
+    verbose: bool
+
+
 def common(func: Callable[..., None]) -> Callable[..., None]:
+    """Add the shared options; `func` receives them as one `Common` first, then its own options."""
+
+    @wraps(func)
+    def with_common(**kwargs: Any) -> None:
+        opts = Common(**{f.name: kwargs.pop(f.name) for f in fields(Common)})
+        func(opts, **kwargs)
+
     options = [
         click.option(
             "-f",
@@ -117,9 +138,10 @@ def common(func: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option("-v", "--verbose", is_flag=True, help="Log API retries and steps to stderr."),
     ]
+    command: Callable[..., None] = with_common
     for option in reversed(options):
-        func = option(func)
-    return func
+        command = option(command)
+    return command
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -138,22 +160,32 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
-def start(
-    path: Path | None, env: str | None, variables: dict[str, str], sandbox: bool, api_url: str | None, verbose: bool
-) -> Context:
+def start(opts: Common, variables: dict[str, str]) -> Context:
     from provisioner.session import open_context
 
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+        level=logging.DEBUG if opts.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    ctx = open_context(path or Path("telephony.yaml"), env, variables, sandbox=sandbox, api_url=api_url)
+    path = opts.path or Path("telephony.yaml")
+    ctx = open_context(path, opts.env, variables, sandbox=opts.sandbox, api_url=opts.api_url)
     for warning in ctx.warnings:
         # In the sandbox unset ${VAR}s get dummy values (warned about once, at apply).
-        if not (sandbox and warning.code == "unset-variable"):
+        if not (opts.sandbox and warning.code == "unset-variable"):
             err(str(warning))
     return ctx
+
+
+def plan_live(ctx: Context, opts: Common, *, targets: tuple[str, ...] = ()) -> Plan:
+    """Observe the workspace and plan (read-only): what plan and drift show."""
+    from provisioner.session import observe_and_plan
+
+    async def run() -> Plan:
+        async with ctx.client(opts.parallelism) as client:
+            return (await observe_and_plan(ctx, client, targets=targets))[1]
+
+    return _run(run())
 
 
 def warn_dummies(ctx: Context) -> None:
@@ -165,37 +197,19 @@ def warn_dummies(ctx: Context) -> None:
 # -- plan -------------------------------------------------------------------------------------
 
 
-def cmd_plan(
-    path: Path | None,
-    env: str | None,
-    variables: tuple[str, ...],
-    sandbox: bool,
-    api_url: str | None,
-    parallelism: int,
-    verbose: bool,
-    targets: tuple[str, ...],
-    out: Path | None,
-    fmt: str,
-    detailed_exitcode: bool,
-) -> None:
+def cmd_plan(opts: Common, targets: tuple[str, ...], out: Path | None, fmt: str, detailed_exitcode: bool) -> None:
     from provisioner.planfile import PlanFile, check_writable, write
     from provisioner.render import render
-    from provisioner.session import observe_and_plan
 
-    values = parse_vars(variables)
+    values = parse_vars(opts.variables)
     if out is not None:
         check_writable(out)
-    ctx = start(path, env, values, sandbox, api_url, verbose)
-
-    async def run() -> Plan:
-        async with ctx.client(parallelism) as client:
-            return (await observe_and_plan(ctx, client, targets=targets))[1]
-
-    plan = _run(run())
+    ctx = start(opts, values)
+    plan = plan_live(ctx, opts, targets=targets)
     blocked = plan.blocked()
     render(plan, sys.stdout, fmt, blocked=blocked)
     if out is not None:
-        write(out, PlanFile(plan, str(ctx.path), env, values))
+        write(out, PlanFile(plan, str(ctx.path), opts.env, values))
         err(f"Saved the plan to {out}. Apply it with: telephony apply {out}")
     if detailed_exitcode:
         if blocked:
@@ -207,26 +221,10 @@ def cmd_plan(
 # -- drift ------------------------------------------------------------------------------------
 
 
-def cmd_drift(
-    path: Path | None,
-    env: str | None,
-    variables: tuple[str, ...],
-    sandbox: bool,
-    api_url: str | None,
-    parallelism: int,
-    verbose: bool,
-    fmt: str,
-) -> None:
+def cmd_drift(opts: Common, fmt: str) -> None:
     from provisioner.render import render
-    from provisioner.session import observe_and_plan
 
-    ctx = start(path, env, parse_vars(variables), sandbox, api_url, verbose)
-
-    async def run() -> Plan:
-        async with ctx.client(parallelism) as client:
-            return (await observe_and_plan(ctx, client))[1]
-
-    plan = _run(run())
+    plan = plan_live(start(opts, parse_vars(opts.variables)), opts)
     render(plan, sys.stdout, fmt, mode="drift")
     if plan.has_changes:
         fail(ExitCode.CHANGES, "")
@@ -288,13 +286,7 @@ def exit_code(report: ApplyReport) -> ExitCode:
 
 
 def cmd_apply(
-    path: Path | None,
-    env: str | None,
-    variables: tuple[str, ...],
-    sandbox: bool,
-    api_url: str | None,
-    parallelism: int,
-    verbose: bool,
+    opts: Common,
     auto_approve: bool,
     allow_deletes: bool,
     allow_replace: bool,
@@ -309,21 +301,21 @@ def cmd_apply(
     saved = read(planfile) if planfile is not None else None
     if saved is not None:
         # The plan decides what is sent and records how the manifest was loaded.
-        if rotate_secrets or env is not None or variables:
+        if rotate_secrets or opts.env is not None or opts.variables:
             fail(
                 ExitCode.ERROR,
                 "Error: a plan file records --env/--var and its changes; "
                 "--env, --var and --rotate-secrets cannot be combined with one.",
             )
-        values, env = saved.variables, saved.env
-        path = path or Path(saved.manifest_path)
+        values = saved.variables
+        opts = replace(opts, env=saved.env, path=opts.path or Path(saved.manifest_path))
         rotate_secrets = saved.rotate_secrets
     else:
-        values = parse_vars(variables)
-    ctx = start(path, env, values, sandbox, api_url, verbose)
+        values = parse_vars(opts.variables)
+    ctx = start(opts, values)
 
     async def run() -> ExitCode:
-        async with ctx.client(parallelism) as client:
+        async with ctx.client(opts.parallelism) as client:
             targets = tuple(saved.plan.targets) if saved else ()
             live, plan = await observe_and_plan(
                 ctx, client, rotate_secrets=rotate_secrets, targets=targets, check_targets=False
@@ -408,9 +400,9 @@ def register(group: click.Group) -> None:
     @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
     @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 2 changes, 3 blocked, 1 error.")
     @handled
-    def plan(**kwargs: Any) -> None:
+    def plan(opts: Common, **kwargs: Any) -> None:
         """Show what apply would change in the workspace."""
-        cmd_plan(**kwargs)
+        cmd_plan(opts, **kwargs)
 
     @group.command("apply", cls=Command)
     @common
@@ -420,14 +412,14 @@ def register(group: click.Group) -> None:
     @click.option("--rotate-secrets", is_flag=True, help="Re-send write-only secrets (SIP passwords, webhook secrets).")
     @click.argument("planfile", required=False, type=click.Path(path_type=Path))
     @handled
-    def apply(**kwargs: Any) -> None:
+    def apply(opts: Common, **kwargs: Any) -> None:
         """Apply the manifest (or a saved plan) to the workspace."""
-        cmd_apply(**kwargs)
+        cmd_apply(opts, **kwargs)
 
     @group.command("drift", cls=Command)
     @common
     @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
     @handled
-    def drift(**kwargs: Any) -> None:
+    def drift(opts: Common, **kwargs: Any) -> None:
         """Report live values that differ from the manifest (read-only)."""
-        cmd_drift(**kwargs)
+        cmd_drift(opts, **kwargs)
