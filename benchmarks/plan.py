@@ -5,7 +5,7 @@ this measures observe (paged list, agents, settings) + normalise + diff + plan, 
 plan job or the nightly drift job does. octoDNS, the closest anchor, plans a zone of ~1,000
 records in a few seconds against a real provider; the target here is well under that.
 
-    python benchmarks/plan.py [--sizes 200,1000] [--repeat 3]
+    python benchmarks/plan.py [--sizes 200,1000] [--repeat 3]     (after pip install -e '.[test]')
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ import time
 from pathlib import Path
 
 REPO = str(Path(__file__).resolve().parents[1])
+sys.path.insert(0, REPO)
+from tests.conftest import launch_emulator  # noqa: E402  (the test suite's emulator launcher: needs '.[test]')
+
 AGENTS = ["agent_3701k3ttaq12ewp8b7qv5rfyszkz", "agent_4801k3ttaq12ewp8b7qv5rfysabc"]
 
 
@@ -56,33 +59,6 @@ def seed(count: int) -> dict[str, object]:
     return {"agents": [{"agent_id": a, "name": a} for a in AGENTS], "phone_numbers": numbers}
 
 
-def start(seed_file: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "provisioner",
-            "emulator",
-            "serve",
-            "--port",
-            "0",
-            "--api-key",
-            "bench",
-            "--seed",
-            str(seed_file),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONPATH": REPO},
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("Emulator listening on "):
-            return proc, line.split(" on ", 1)[1].strip()
-    raise RuntimeError("emulator did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="200,1000")
@@ -93,7 +69,8 @@ def main() -> None:
             root = Path(tmp)
             (root / "seed.json").write_text(json.dumps(seed(count)))
             (root / "telephony.yaml").write_text(manifest(count))
-            proc, url = start(root / "seed.json")
+            server = launch_emulator(["--seed", str(root / "seed.json")], api_key="bench", cwd=Path(REPO))
+            url = server.url
             env = {
                 **os.environ,
                 "ELEVENLABS_API_KEY": "bench",
@@ -118,8 +95,7 @@ def main() -> None:
                             f"plan exited {result.returncode}: {result.stdout[-500:]}{result.stderr[-500:]}"
                         )
             finally:
-                proc.terminate()
-                proc.wait()
+                server.stop()
         print(
             f"no-op plan, {count:>5} numbers: best {min(times):.2f}s, median {sorted(times)[len(times) // 2]:.2f}s "
             f"(whole CLI run: Python start, load, observe, diff, render)"

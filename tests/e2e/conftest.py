@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.conftest import EmulatorServer, launch_emulator
 
 API_KEY = "e2e-key"
 # Subprocesses run this checkout's code, whatever `pip install -e` last pointed at.
@@ -65,64 +65,29 @@ SEED = {
 }
 
 
-@dataclass
-class Server:
-    proc: subprocess.Popen[str]
-    url: str
+class Server(EmulatorServer):
+    """The emulator served by `launch_emulator` (tests/conftest.py), with e2e shorthands."""
 
     def api(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"xi-api-key": API_KEY}, timeout=10)
+        return self.client()
 
     def control(self, method: str, path: str, body: Any = None) -> Any:
-        response = httpx.request(method, f"{self.url}/_emulator/{path}", json=body, timeout=10)
-        response.raise_for_status()
-        return response.json()
+        return self._call(method, path, body)
 
 
 def start_server(tmp: Path, seed: dict[str, Any] | None = None) -> Server:
     seed_file = tmp / "seed.json"
     seed_file.write_text(json.dumps(seed or SEED))
-    cmd = [
-        sys.executable,
-        "-m",
-        "provisioner",
-        "emulator",
-        "serve",
-        "--port",
-        "0",
-        "--api-key",
-        API_KEY,
-        "--seed",
-        str(seed_file),
-    ]
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=subprocess_env({**os.environ, "PYTHONUNBUFFERED": "1"}),
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or []], daemon=True).start()
-    while True:
-        try:
-            line = lines.get(timeout=20)
-        except queue.Empty:
-            proc.kill()
-            raise RuntimeError("emulator did not start") from None
-        if line.startswith("Emulator listening on "):
-            return Server(proc, line.split(" on ", 1)[1].strip())
+    # cwd=REPO: `python -m provisioner` runs this checkout's code.
+    launched = launch_emulator(["--seed", str(seed_file)], api_key=API_KEY, cwd=Path(REPO))
+    return Server(launched.proc, launched.url, API_KEY)
 
 
 @pytest.fixture(scope="module")
 def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = start_server(tmp_path_factory.mktemp("emulator"))
     yield server
-    server.proc.terminate()
-    try:
-        server.proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.proc.kill()
+    server.stop()
 
 
 @pytest.fixture
