@@ -155,7 +155,9 @@ def _variables_provided(context: Context, path: Path, agent: Agent, numbers: dic
         return
     if context.unsure(*path, "pre_call_webhook") or context.unsure(*path, "dynamic_variables"):
         return  # what this agent provides was cut for schema errors: unknown
-    provided = set(agent.dynamic_variables or {}) | formats.SYSTEM_VARIABLES
+    # A key set to null removes that placeholder: it no longer provides the variable.
+    declared = {name for name, value in (agent.dynamic_variables or {}).items() if value is not None}
+    provided = declared | formats.SYSTEM_VARIABLES
     for number in numbers.values():
         name = getattr(number, "sip_trunk", "")
         if context.unsure("sip_trunks", name, "inbound"):
@@ -169,6 +171,8 @@ def _variables_provided(context: Context, path: Path, agent: Agent, numbers: dic
                 continue
             if name.startswith("system__"):
                 message = f"'{{{{{name}}}}}' is not a known system variable"
+            elif name in (agent.dynamic_variables or {}):
+                message = f"'{{{{{name}}}}}' is not provided: dynamic_variables sets it to null, which removes it"
             else:
                 message = f"'{{{{{name}}}}}' is not provided: add it to dynamic_variables (or use a pre-call webhook)"
             context.warning(where, message, "undefined-variable")
