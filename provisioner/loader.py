@@ -35,7 +35,7 @@ from provisioner.salvage import salvage
 from provisioner.templating import Rendered
 from provisioner.yamlsource import MarkedDict, YamlError, parse
 
-__all__ = ["MAX_FILE_BYTES", "LoadResult", "ManifestInvalid", "declared_environments", "load"]
+__all__ = ["MAX_FILE_BYTES", "LoadResult", "ManifestInvalid", "declared_environments", "load", "read"]
 
 MAX_FILE_BYTES = 1_000_000
 _ENVIRONMENTS = re.compile(r"^environments\s*:(?=\s|$)")
@@ -56,15 +56,20 @@ def load(
     variables: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
     strict: bool = False,
+    text: str | None = None,
 ) -> LoadResult:
-    """Load and validate a manifest. Raises `ManifestInvalid` listing every problem found."""
+    """Load and validate a manifest. Raises `ManifestInvalid` listing every problem found.
+
+    `text`: the file's content from `read` (a pipe such as /dev/stdin can be read only once).
+    """
     environ = os.environ if environ is None else environ
     file = str(path)
-    text = _read(path, file)
+    text = read(path) if text is None else text
     environments, line = _read_environments(text, file)
     context, hint = _variables(environments, env, dict(variables or {}), file, line)
     rendered = _render(text, context, env, hint, file)
     source, diagnostics = _parse(rendered, file)
+    _looks_like_a_manifest(source)
     found, manifest, cut = _build(source)
     diagnostics += found
     if manifest is not None:
@@ -77,12 +82,17 @@ def load(
     return LoadResult(manifest, sort(diagnostics), digest, path)
 
 
-def declared_environments(path: Path) -> list[str]:
+def declared_environments(path: Path, text: str | None = None) -> list[str]:
     """Names under `environments:` (read without rendering); [] when unreadable or none."""
     try:
-        return list(_read_environments(_read(path, str(path)), str(path))[0])
+        return list(_read_environments(read(path) if text is None else text, str(path))[0])
     except ManifestInvalid:
         return []
+
+
+def read(path: Path) -> str:
+    """The manifest's text: size-limited, UTF-8, newlines normalised. Raises `ManifestInvalid`."""
+    return _read(path, str(path))
 
 
 def _fail(file: str, message: str, code: str, line: int = 1, column: int = 1) -> ManifestInvalid:
@@ -103,6 +113,7 @@ def _read(path: Path, file: str) -> str:
         raise _fail(file, "is a directory, not a manifest file", "file") from None
     except OSError as exc:
         raise _fail(file, f"cannot read the file: {exc.strerror}", "file") from None
+    _not_text(raw, file)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -113,6 +124,38 @@ def _read(path: Path, file: str) -> str:
     if not text.strip() or all(not line.strip() or line.lstrip().startswith("#") for line in text.split("\n")):
         raise _fail(file, "the file is empty; a manifest starts with 'version: 1'", "empty")
     return text
+
+
+# Byte-order marks of encodings an editor may save in ("Unicode" in Windows Notepad is UTF-16 LE).
+# UTF-32 first: its little-endian mark starts with UTF-16's.
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def _not_text(raw: bytes, file: str) -> None:
+    """A clear error for UTF-16/32 text and binary files, which would only read as "not UTF-8"."""
+    encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
+    if encoding is None and _utf16_without_mark(raw[:64]):
+        encoding = "UTF-16"
+    if encoding is not None:
+        raise _fail(file, f"the file is {encoding} text; save it as UTF-8", "encoding")
+    if b"\x00" in raw:
+        at = raw.index(b"\x00")
+        line, column = raw[:at].count(b"\n") + 1, at - (raw.rfind(b"\n", 0, at) + 1) + 1
+        raise _fail(file, "a binary file (it contains NUL bytes), not a YAML manifest", "encoding", line, column)
+
+
+def _utf16_without_mark(head: bytes) -> bool:
+    """ASCII text in UTF-16 without a byte-order mark: every other byte is zero, the rest not."""
+    head = head[: len(head) // 2 * 2]
+    even, odd = head[0::2], head[1::2]
+    return len(head) >= 4 and any(
+        zeros == bytes(len(zeros)) and b"\x00" not in text for zeros, text in ((even, odd), (odd, even))
+    )
 
 
 def _read_environments(text: str, file: str) -> tuple[dict[str, Environment], int]:
@@ -155,6 +198,9 @@ def _variables(
     if env is None:
         where = f"choose an environment with --env NAME (declared: {names}) or" if environments else ""
         return dict(overrides), f"{where} pass --var {{name}}=VALUE".strip()
+    if not environments:
+        message = f"--env {env}: this file declares no environments; add an environments: block or leave out --env"
+        raise _fail(file, message, "unknown-env", line)
     if env not in environments:
         suggestion = did_you_mean(env, environments)
         raise _fail(file, f"unknown environment '{env}'{suggestion} (declared: {names})", "unknown-env", line)
@@ -190,6 +236,20 @@ def _parse(rendered: Rendered, file: str) -> tuple[SourceMap, list[Diagnostic]]:
 def _located(source: SourceMap, line: int, column: int, message: str, code: str) -> Diagnostic:
     line, column = source.rendered.template_position(line, column)
     return Diagnostic("error", message, source.file, line, column, code)
+
+
+def _looks_like_a_manifest(source: SourceMap) -> None:
+    """One error for YAML that is some other file (a compose file, a workflow, the wrong path),
+    instead of an "unknown key" for each of its keys, which may echo whatever they hold."""
+    keys = [str(key) for key in source.data]
+    known = list(Manifest.model_fields)
+    if any(key in known or did_you_mean(key, known) for key in keys):
+        return
+    message = (
+        "this is not a telephony manifest: none of its top-level keys is a manifest key "
+        f"({', '.join(known)}); a manifest starts with 'version: 1'"
+    )
+    raise _fail(source.file, message, "not-a-manifest")
 
 
 def _build(source: SourceMap) -> tuple[list[Diagnostic], Manifest | None, frozenset[tuple[Any, ...]]]:

@@ -238,3 +238,34 @@ def test_column_map(source: str, output: str, column: int, expected: int) -> Non
     from provisioner.templating import _map_column
 
     assert _map_column(source, output, column) == expected
+
+
+BINARY = "a binary file (it contains NUL bytes), not a YAML manifest"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("version: 1\n".encode("utf-16"), "1:1: error: the file is UTF-16 text; save it as UTF-8"),
+        ("version: 1\n".encode("utf-16-le"), "1:1: error: the file is UTF-16 text; save it as UTF-8"),
+        ("version: 1\n".encode("utf-16-be"), "1:1: error: the file is UTF-16 text; save it as UTF-8"),
+        ("version: 1\n".encode("utf-32"), "1:1: error: the file is UTF-32 text; save it as UTF-8"),
+        (b"\x7fELF\x02\x01\x01\x00\x00\x00\x00", f"1:8: error: {BINARY}"),
+        (b"version: 1\nx: a\x00b\n", f"2:5: error: {BINARY}"),
+        ("version: 1\nlabel: caf\u00e9\n".encode("latin-1"), "2:11: error: not UTF-8 text"),
+    ],
+)
+def test_files_that_are_not_utf8_text_say_what_they_are(tmp_path: Path, data: bytes, message: str) -> None:
+    path = tmp_path / "telephony.yaml"
+    path.write_bytes(data)
+    assert errors(path) == [f"{path}:{message}"]
+
+
+def test_yaml_that_is_not_a_manifest_is_one_error_that_echoes_nothing(tmp_path: Path) -> None:
+    path = write(tmp_path, "services:\n  db: {environment: {PASSWORD: hunter2}}\nroot:x:0:0: hunter3\n")
+    found = errors(path)
+    assert len(found) == 1 and "not a telephony manifest" in found[0]
+    assert "hunter" not in found[0]
+    # A misspelt manifest key is still a manifest: it gets its own "did you mean".
+    misspelt = write(tmp_path, "agnets: {}\n")
+    assert f"{misspelt}:1:1: error: unknown key 'agnets'; did you mean 'agents'?" in errors(misspelt)

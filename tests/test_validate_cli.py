@@ -106,10 +106,59 @@ def test_without_env_every_environment_is_checked(tmp_path: Path) -> None:
     assert telephony("validate", "--env", "staging", "--var", "region=mars", cwd=tmp_path).returncode == 1
 
 
-def test_bad_var_option_is_a_usage_error() -> None:
-    result = telephony("validate", "--var", "novalue")
-    assert result.returncode == 2
-    assert "expected NAME=VALUE" in result.stderr
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--var", "novalue"], "Error: Invalid value for --var: expected NAME=VALUE, got 'novalue'"),
+        (["--var", "=eu"], "Error: Invalid value for --var: expected NAME=VALUE, got '=eu'"),
+        (["-f", ""], "Error: Invalid value for '-f' / '--file': expects a file name, got an empty one"),
+        (["--format", "xml"], "Error: Invalid value for '--format': 'xml' is not one of 'text', 'json'."),
+        (["--bogus"], "Error: No such option '--bogus'."),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_1(args: list[str], message: str) -> None:
+    # Exit 1 like an invalid file: CI treats every validate failure the same way.
+    result = telephony("validate", *args)
+    assert result.returncode == 1
+    assert result.stderr == f"{message} (see `telephony validate --help`)\n"
+    assert result.stdout == ""
+
+
+def test_a_directory_is_a_located_error(tmp_path: Path) -> None:
+    result = telephony("validate", "-f", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == f"{tmp_path}:1:1: error: is a directory, not a manifest file"
+
+
+def test_env_on_a_file_without_environments(tmp_path: Path) -> None:
+    (tmp_path / "telephony.yaml").write_text("version: 1\n")
+    result = telephony("validate", "--env", "production", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == (
+        "telephony.yaml:1:1: error: --env production: this file declares no environments; "
+        "add an environments: block or leave out --env"
+    )
+
+
+def test_a_manifest_on_stdin_is_read_once(tmp_path: Path) -> None:
+    # validate reads the file for its environments and then to load it: a pipe has one read.
+    text = "version: 1\nenvironments: {a: {vars: {}}, b: {vars: {}}}\nagents: {s: {id: agent_1}}\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "provisioner", "validate", "-f", "/dev/stdin"], input=text,
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60,
+    )
+    assert (result.returncode, result.stdout) == (0, "valid: 0 errors, 0 warnings\n")
+
+
+def test_a_fifo_is_read_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "manifest.fifo"
+    os.mkfifo(fifo)
+    command = [sys.executable, "-m", "provisioner", "validate", "-f", str(fifo)]
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as process:
+        fifo.write_text("version: 1\n")  # blocks until validate opens the FIFO
+        output, _ = process.communicate(timeout=60)  # a second open would wait for a writer forever
+    assert (process.returncode, output) == (0, "valid: 0 errors, 0 warnings\n")
 
 
 def test_missing_file(tmp_path: Path) -> None:

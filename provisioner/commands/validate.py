@@ -1,7 +1,8 @@
 """`telephony validate` and `telephony schema`.
 
 validate needs no secrets and no network, so it can run on every pull request. Exit codes:
-0 valid (warnings allowed), 1 invalid; `--strict` counts warnings as errors.
+0 valid (warnings allowed), 1 invalid; `--strict` counts warnings as errors. Bad options exit 1
+too (not click's 2): every failure of validate means "do not merge this", one code for CI.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import click
 
 from provisioner.diagnostics import Diagnostic, ManifestInvalid, has_errors, render_json, sort, summary
 from provisioner.exitcodes import ExitCode
-from provisioner.loader import declared_environments, load
+from provisioner.loader import declared_environments, load, read
 from provisioner.manifest_schema import schema_text
 
 
@@ -36,10 +37,39 @@ def parse_vars(values: tuple[str, ...]) -> dict[str, str]:
     return result
 
 
-@click.command()
+class _UsageError(click.ClickException):
+    """A bad option: one `Error:` line on stderr and exit 1 (see the module docstring)."""
+
+    exit_code = int(ExitCode.ERROR)
+
+
+class _Command(click.Command):
+    """Usage errors (at parsing, or raised by the command as `BadParameter`) exit 1."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise _UsageError(f"{exc.format_message()} (see `{ctx.command_path} --help`)") from exc
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _UsageError(f"{exc.format_message()} (see `{ctx.command_path} --help`)") from exc
+
+
+def _file(ctx: click.Context, param: click.Parameter, value: str) -> Path:
+    # Path("") is ".", which would be reported as a directory: say what is actually wrong.
+    if not value.strip():
+        raise click.BadParameter("expects a file name, got an empty one", ctx, param)
+    return Path(value)
+
+
+@click.command(cls=_Command)
 @click.option(
-    "-f", "--file", "file", default="telephony.yaml", show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path), help="The manifest to check.",
+    "-f", "--file", "file", default="telephony.yaml", show_default=True, callback=_file,
+    type=click.Path(), help="The manifest to check.",
 )
 @click.option("--env", "env", metavar="NAME", help="Environment whose vars render the file (default: each one).")
 @click.option("--var", "var", multiple=True, metavar="K=V", help="Template variable vars.K (repeatable).")
@@ -73,12 +103,17 @@ def run(
 
     A problem found in only some environments says which ones.
     """
-    declared: list[str | None] = list(declared_environments(file))
+    try:  # read once: a pipe (-f /dev/stdin) or a FIFO has nothing left for a second read
+        text = read(file)
+    except ManifestInvalid as exc:
+        return sort(exc.diagnostics)
+    declared: list[str | None] = list(declared_environments(file, text))
     names = [env] if env is not None else (declared or [None])
     found: dict[str | None, list[Diagnostic]] = {}
     for name in names:
         try:
-            found[name] = load(file, env=name, variables=variables, environ=environ, strict=strict).diagnostics
+            loaded = load(file, env=name, variables=variables, environ=environ, strict=strict, text=text)
+            found[name] = loaded.diagnostics
         except ManifestInvalid as exc:
             found[name] = exc.diagnostics
     if len(found) == 1:
