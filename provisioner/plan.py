@@ -16,7 +16,7 @@ from typing import Any, Literal
 from provisioner.diff import FieldChange
 
 Action = Literal["create", "update", "replace", "delete", "no-op"]
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: fields[].op (add / remove / change); readers check the major only
 
 # Apply order (phase): lower first. Deletes always last.
 PHASE_SECRETS = 0

@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from rich.console import Console
 from rich.text import Text
 
-from provisioner.plan import Plan, ResourceChange
+from provisioner.plan import FORMAT_VERSION, Plan, ResourceChange
 
 if TYPE_CHECKING:
     import jinja2
@@ -240,7 +240,7 @@ def plan_json(plan: Plan, *, mode: Mode = "plan", blocked: list[str] | None = No
             }
         )
     return {
-        "format_version": "1.0",
+        "format_version": FORMAT_VERSION,
         "mode": mode,
         "resource_changes": changes,
         "unmanaged": [

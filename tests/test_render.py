@@ -89,7 +89,7 @@ def test_json_has_terraform_like_shape() -> None:
     out = io.StringIO()
     render(sample_plan(), out, "json")
     data = json.loads(out.getvalue())
-    assert data["format_version"] == "1.0"
+    assert data["format_version"] == "1.1"
     by_address = {c["address"]: c for c in data["resource_changes"]}
     assert by_address["phone_number.line"]["change"]["actions"] == ["update"]
     assert by_address['phone_number["+14155550999"]']["change"]["actions"] == ["delete"]
