@@ -243,11 +243,13 @@ def _looks_like_a_manifest(source: SourceMap) -> None:
     instead of an "unknown key" for each of its keys, which may echo whatever they hold."""
     keys = [str(key) for key in source.data]
     known = list(Manifest.model_fields)
+    if not keys:
+        raise _fail(source.file, "the manifest is an empty mapping; a manifest starts with 'version: 1'", "empty")
     if any(key in known or did_you_mean(key, known) for key in keys):
         return
     message = (
         "this is not a telephony manifest: none of its top-level keys is a manifest key "
-        f"({', '.join(known)}); a manifest starts with 'version: 1'"
+        "(version, agents, phone_numbers, ...); a manifest starts with 'version: 1'"
     )
     raise _fail(source.file, message, "not-a-manifest")
 

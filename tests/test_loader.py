@@ -266,6 +266,9 @@ def test_yaml_that_is_not_a_manifest_is_one_error_that_echoes_nothing(tmp_path: 
     found = errors(path)
     assert len(found) == 1 and "not a telephony manifest" in found[0]
     assert "hunter" not in found[0]
+    empty = write(tmp_path, "{}  # nothing yet\n")
+    message = "the manifest is an empty mapping; a manifest starts with 'version: 1'"
+    assert errors(empty) == [f"{empty}:1:1: error: {message}"]
     # A misspelt manifest key is still a manifest: it gets its own "did you mean".
     misspelt = write(tmp_path, "agnets: {}\n")
     assert f"{misspelt}:1:1: error: unknown key 'agnets'; did you mean 'agents'?" in errors(misspelt)
