@@ -191,3 +191,12 @@ def test_ci_examples_run_the_documented_commands(name: str, command: str) -> Non
     assert any(run.startswith("telephony validate") for run in runs) or name == "drift-nightly.yml"
     for variable in ("TWILIO_ACCOUNT_SID", "PBX_SIP_PASSWORD", "CRM_WEBHOOK_TOKEN"):  # the root manifest's ${VAR}s
         assert all(variable in job["env"] for job in workflow["jobs"].values())
+
+
+def test_a_symlink_loop_is_a_located_error(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
+    (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")
+    result = telephony("validate", "-f", "a.yaml", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == "a.yaml:1:1: error: cannot read the file: Too many levels of symbolic links"
+    assert "Traceback" not in result.stderr
