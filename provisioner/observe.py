@@ -24,7 +24,10 @@ class AgentMissing(Exception):
     def __init__(self, alias: str, agent_id: str) -> None:
         self.alias = alias
         self.agent_id = agent_id
-        super().__init__(f"agent {alias!r} ({agent_id}) does not exist in the workspace")
+        super().__init__(
+            f"agent {alias!r} ({agent_id}) does not exist in the workspace: check its id in the manifest, "
+            "and that ELEVENLABS_API_KEY and the API URL are for the workspace that has it"
+        )
 
 
 @dataclass

@@ -274,3 +274,12 @@ def test_api_errors_name_the_call(cli: Cli) -> None:
     assert "GET /v1/convai/" in result.stderr and "HTTP 401" in result.stderr
     assert "check ELEVENLABS_API_KEY" in result.stderr and "wrong-key" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_agent_missing_from_the_workspace_is_one_line_naming_what_to_check(cli: Cli) -> None:
+    cli.write(FULL.replace(SALES, "agent_9999k3ttaq12ewp8b7qv5rfysabc"))
+    result = cli("plan")
+    assert result.returncode == 1
+    [line] = [x for x in result.stderr.splitlines() if "warning:" not in x]
+    assert line.startswith("Error: agent 'sales' (agent_9999k3ttaq12ewp8b7qv5rfysabc) does not exist")
+    assert "ELEVENLABS_API_KEY" in line
