@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from provisioner.commands.validate import parse_vars  # one --var syntax for every command
 from provisioner.exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -148,16 +149,6 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     import asyncio
 
     return asyncio.run(coro)
-
-
-def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
-    values = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            fail(ExitCode.ERROR, f"Error: --var expects K=V, got {pair!r}")
-        values[key] = value
-    return values
 
 
 def start(opts: Common, variables: dict[str, str]) -> Context:
@@ -377,9 +368,17 @@ class BadUsage(click.ClickException):
 
 
 class Command(click.Command):
+    """Usage errors (at parsing, or a `BadParameter` such as a bad `--var`) exit 1, in one line."""
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
             return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            raise BadUsage(f"{exc.format_message()} (see `{ctx.command_path} --help`)") from exc
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
         except click.UsageError as exc:
             raise BadUsage(f"{exc.format_message()} (see `{ctx.command_path} --help`)") from exc
 

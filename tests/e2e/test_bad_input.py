@@ -102,7 +102,7 @@ def test_a_closed_pipe_ends_quietly(workdir: Path) -> None:
         (["--api-url", "localhost:8765"], {"ELEVENLABS_API_KEY": "k"}, ["not an http(s) URL"]),
         (["--api-url", "http://127.0.0.1:1"], {"ELEVENLABS_API_KEY": "k"}, ["cannot connect to http://127.0.0.1:1"]),
         ([], {"ELEVENLABS_API_KEY": ""}, ["ELEVENLABS_API_KEY is not set or empty"]),
-        (["--sandbox", "--var", "novalue"], {}, ["--var expects K=V"]),
+        (["--sandbox", "--var", "novalue"], {}, ["--var", "expected NAME=VALUE"]),
         (["--sandbox", "--parallelism", "0"], {}, ["'--parallelism'", "telephony drift --help"]),
         (["--sandbox", "--format", "xml"], {}, ["'--format'"]),
         (["--sandbox", "--no-such-flag"], {}, ["--no-such-flag"]),
