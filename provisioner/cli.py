@@ -10,10 +10,11 @@ import click
 from provisioner import __version__
 from provisioner.commands import emulator as emulator_cmd
 from provisioner.commands import reconcile as reconcile_cmd
+from provisioner.commands import usage
 from provisioner.commands import validate as validate_cmd
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=usage.Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="telephony")
 def cli() -> None:
     """Infrastructure as code for ElevenLabs voice agents on phone systems.

@@ -10,6 +10,7 @@ from types import FrameType
 
 import click
 
+from provisioner.commands import usage
 from provisioner.exitcodes import ExitCode
 
 FAULTS_HELP = "Inject faults: a SPEC as described below (also PUT /_emulator/faults)."
@@ -34,7 +35,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-@click.group("emulator")
+@click.group("emulator", cls=usage.Group)
 def emulator_group() -> None:
     """The local ElevenLabs Agents Platform API emulator (a sandbox for the official SDK)."""
 

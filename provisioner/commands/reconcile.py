@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from provisioner.commands import usage
 from provisioner.commands.validate import parse_vars  # one --var syntax for every command
 from provisioner.exitcodes import ExitCode
 
@@ -361,32 +362,10 @@ def cmd_apply(
         fail(code, "")
 
 
-class BadUsage(click.ClickException):
-    """A usage error as one line and exit 1: exit 2 means "changes"/"drift" to these commands."""
-
-    exit_code = int(ExitCode.ERROR)
-
-
-class Command(click.Command):
-    """Usage errors (at parsing, or a `BadParameter` such as a bad `--var`) exit 1, in one line."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            raise BadUsage(f"{exc.format_message()} (see `{ctx.command_path} --help`)") from exc
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except click.UsageError as exc:
-            raise BadUsage(f"{exc.format_message()} (see `{ctx.command_path} --help`)") from exc
-
-
 def register(group: click.Group) -> None:
     """Add plan, apply and drift to the `telephony` group."""
 
-    @group.command("plan", cls=Command)
+    @group.command("plan", cls=usage.Command)
     @common
     @click.option(
         "--target",
@@ -403,7 +382,7 @@ def register(group: click.Group) -> None:
         """Show what apply would change in the workspace."""
         cmd_plan(opts, **kwargs)
 
-    @group.command("apply", cls=Command)
+    @group.command("apply", cls=usage.Command)
     @common
     @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
     @click.option("--allow-deletes", is_flag=True, help="Allow more number deletions than workspace.max_deletes.")
@@ -415,7 +394,7 @@ def register(group: click.Group) -> None:
         """Apply the manifest (or a saved plan) to the workspace."""
         cmd_apply(opts, **kwargs)
 
-    @group.command("drift", cls=Command)
+    @group.command("drift", cls=usage.Command)
     @common
     @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
     @handled

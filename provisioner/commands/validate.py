@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from provisioner.commands import usage
 from provisioner.diagnostics import Diagnostic, ManifestInvalid, has_errors, render_json, sort, summary
 from provisioner.exitcodes import ExitCode
 from provisioner.loader import declared_environments, load, read
@@ -37,28 +38,6 @@ def parse_vars(values: tuple[str, ...]) -> dict[str, str]:
     return result
 
 
-class _UsageError(click.ClickException):
-    """A bad option: one `Error:` line on stderr and exit 1 (see the module docstring)."""
-
-    exit_code = int(ExitCode.ERROR)
-
-
-class _Command(click.Command):
-    """Usage errors (at parsing, or raised by the command as `BadParameter`) exit 1."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            raise _UsageError(f"{exc.format_message()} (see `{ctx.command_path} --help`)") from exc
-
-    def invoke(self, ctx: click.Context) -> object:
-        try:
-            return super().invoke(ctx)
-        except click.UsageError as exc:
-            raise _UsageError(f"{exc.format_message()} (see `{ctx.command_path} --help`)") from exc
-
-
 def _file(ctx: click.Context, param: click.Parameter, value: str) -> Path:
     # Path("") is ".", which would be reported as a directory: say what is actually wrong.
     if not value.strip():
@@ -66,10 +45,16 @@ def _file(ctx: click.Context, param: click.Parameter, value: str) -> Path:
     return Path(value)
 
 
-@click.command(cls=_Command)
+@click.command(cls=usage.Command)
 @click.option(
-    "-f", "--file", "file", default="telephony.yaml", show_default=True, callback=_file,
-    type=click.Path(), help="The manifest to check.",
+    "-f",
+    "--file",
+    "file",
+    default="telephony.yaml",
+    show_default=True,
+    callback=_file,
+    type=click.Path(),
+    help="The manifest to check.",
 )
 @click.option("--env", "env", metavar="NAME", help="Environment whose vars render the file (default: each one).")
 @click.option("--var", "var", multiple=True, metavar="K=V", help="Template variable vars.K (repeatable).")
@@ -96,7 +81,11 @@ def schema() -> None:
 
 
 def run(
-    file: Path, *, env: str | None, variables: Mapping[str, str], strict: bool,
+    file: Path,
+    *,
+    env: str | None,
+    variables: Mapping[str, str],
+    strict: bool,
     environ: Mapping[str, str] | None = None,
 ) -> list[Diagnostic]:
     """Every diagnostic for `file`, across each declared environment when `env` is None.
