@@ -296,3 +296,47 @@ async def test_exotel_import_and_secret_dependencies(asgi_client: httpx.AsyncCli
     assert [d["id"] for d in deps["dependencies"]] == [agent_id]
     assert openapi.validate("GET", url, 200, deps)
     assert (await asgi_client.delete(f"/v1/convai/secrets/{secret['secret_id']}")).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"conversation_config": {"turn": {"turn_timeout": "abc"}}}, ["conversation_config", "turn", "turn_timeout"]),
+        ({"conversation_config": {"asr": {"quality": "__not_in_enum__"}}}, ["conversation_config", "asr", "quality"]),
+        ({"conversation_config": {"agent": {"language": 7}}}, ["conversation_config", "agent", "language"]),
+        ({"platform_settings": {"call_limits": {"daily_limit": "x"}}}, ["platform_settings", "call_limits"]),
+        (
+            {"platform_settings": {"alerting": {"notifiers": [{"type": "integration"}]}}},
+            ["platform_settings", "alerting"],
+        ),
+    ],
+)
+async def test_agent_config_of_the_wrong_shape_is_a_422(
+    asgi_client: httpx.AsyncClient, openapi: OpenApiValidator, body: dict[str, Any], loc: list[str]
+) -> None:
+    """Schemathesis found these stored as sent, so every later GET of the agent broke the spec."""
+    agent_id = (await asgi_client.post("/v1/convai/agents/create", json={"conversation_config": {}})).json()["agent_id"]
+    before = (await asgi_client.get(f"/v1/convai/agents/{agent_id}")).json()
+    for method, url, sent in (
+        ("PATCH", f"/v1/convai/agents/{agent_id}", body),
+        ("POST", "/v1/convai/agents/create", {"conversation_config": {}, **body}),
+    ):
+        response = await asgi_client.request(method, url, json=sent)
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"][: len(loc) + 1] == ["body", *loc]
+        assert openapi.validate(method, url, 422, response.json())
+    after = (await asgi_client.get(f"/v1/convai/agents/{agent_id}")).json()
+    assert after == before
+    assert openapi.validate("GET", f"/v1/convai/agents/{agent_id}", 200, after)
+    listed = (await asgi_client.get("/v1/convai/agents")).json()["agents"]
+    assert [a["agent_id"] for a in listed] == [agent_id]  # the refused create stored nothing
+
+
+async def test_agent_config_of_the_right_shape_is_still_merged(asgi_client: httpx.AsyncClient) -> None:
+    agent_id = (await asgi_client.post("/v1/convai/agents/create", json={"conversation_config": {}})).json()["agent_id"]
+    body = {"conversation_config": {"turn": {"turn_timeout": 9}, "agent": {"prompt": {"prompt": "Be brief"}}}}
+    response = await asgi_client.patch(f"/v1/convai/agents/{agent_id}", json=body)
+    assert response.status_code == 200, response.text
+    config = response.json()["conversation_config"]
+    assert config["turn"]["turn_timeout"] == 9 and config["agent"]["prompt"]["prompt"] == "Be brief"
+    assert config["agent"]["prompt"]["llm"] == "gemini-2.5-flash"  # merged, not replaced

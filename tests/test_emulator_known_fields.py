@@ -1,7 +1,9 @@
 """The emulator's known-field tree (what agent PATCH keeps) is generated from the OpenAPI spec.
 
 Run `python tests/test_emulator_known_fields.py` to regenerate
-`provisioner/emulator/known_fields.json` after updating `tests/data/elevenlabs-openapi.json`.
+`provisioner/emulator/known_fields.json` and `provisioner/emulator/agent_schema.json` (the request
+schemas agent config bodies are type-checked against) after updating
+`tests/data/elevenlabs-openapi.json`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "tests" / "data" / "elevenlabs-openapi.json"
 TARGET = ROOT / "provisioner" / "emulator" / "known_fields.json"
+SCHEMA_TARGET = ROOT / "provisioner" / "emulator" / "agent_schema.json"
+SCHEMA_ROOTS = ("ConversationalConfigAPIModel-Input", "AgentPlatformSettingsRequestModel")
+DOC_KEYS = {"description", "title", "examples", "example", "default", "deprecated", "readOnly", "discriminator"}
 ROOTS = {
     "conversation_config": ["ConversationalConfigAPIModel-Input", "ConversationalConfigAPIModel-Output"],
     "platform_settings": ["AgentPlatformSettingsRequestModel", "AgentPlatformSettingsResponseModel"],
@@ -64,6 +69,55 @@ def generate() -> dict[str, Any]:
     return out
 
 
+def _strip(node: Any) -> Any:
+    """The schema without its documentation keys (property names are kept whatever they are)."""
+    if isinstance(node, list):
+        return [_strip(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in DOC_KEYS or key.startswith("x-"):
+            continue
+        if key == "properties":
+            out[key] = {name: _strip(sub) for name, sub in value.items()}
+        elif key in ("enum", "const"):
+            out[key] = value
+        else:
+            out[key] = _strip(value)
+    return out
+
+
+def generate_schema() -> dict[str, Any]:
+    """Every component schema reachable from the agent config request roots, stripped."""
+    schemas = json.loads(SPEC.read_text())["components"]["schemas"]
+    alias = {"$ref": "#/components/schemas/DynamicVariablesConfig"}  # the spec's two dangling refs
+    for suffix in ("-Input", "-Output"):
+        schemas.setdefault(f"DynamicVariablesConfig{suffix}", alias)
+    out: dict[str, Any] = {}
+    todo = list(SCHEMA_ROOTS)
+    while todo:
+        name = todo.pop()
+        if name in out or name not in schemas:
+            continue
+        out[name] = _strip(schemas[name])
+        todo.extend(ref.rsplit("/", 1)[-1] for ref in _refs(out[name]) if ref.rsplit("/", 1)[-1] not in out)
+    return dict(sorted(out.items()))
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [r for key, v in node.items() if key != "$ref" for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+def test_agent_schema_file_is_up_to_date() -> None:
+    assert json.loads(SCHEMA_TARGET.read_text()) == generate_schema()
+
+
 def test_known_fields_file_is_up_to_date() -> None:
     assert json.loads(TARGET.read_text()) == generate()
 
@@ -79,3 +133,5 @@ def test_telephony_paths_are_known() -> None:
 if __name__ == "__main__":
     TARGET.write_text(json.dumps(generate(), sort_keys=True, separators=(",", ":")) + "\n")
     print(f"wrote {TARGET} ({TARGET.stat().st_size} bytes)")
+    SCHEMA_TARGET.write_text(json.dumps(generate_schema(), sort_keys=True, separators=(",", ":")) + "\n")
+    print(f"wrote {SCHEMA_TARGET} ({SCHEMA_TARGET.stat().st_size} bytes)")

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from provisioner.emulator import render
+from provisioner.emulator import agent_schema, render
 from provisioner.emulator.control import authed_store
 from provisioner.emulator.models import CreateAgentRequest, PatchAgentRequest, agent_patch_dict
 from provisioner.emulator.responses import json_response
@@ -17,8 +17,10 @@ router = APIRouter()
 
 @router.post("/v1/convai/agents/create")
 async def create_agent(request: Request, body: CreateAgentRequest) -> Response:
+    patch = agent_patch_dict(body)
+    agent_schema.validate(patch)  # the whole config checked against the spec: 422 before auth
     store = authed_store(request)
-    return json_response({"agent_id": store.create_agent(agent_patch_dict(body))})
+    return json_response({"agent_id": store.create_agent(patch)})
 
 
 @router.get("/v1/convai/agents")
@@ -48,8 +50,10 @@ async def get_agent(request: Request, agent_id: str) -> Response:
 
 @router.patch("/v1/convai/agents/{agent_id}")
 async def update_agent(request: Request, agent_id: str, body: PatchAgentRequest) -> Response:
+    patch = agent_patch_dict(body)
+    agent_schema.validate(patch)  # the whole config checked against the spec: 422 before auth
     store = authed_store(request)
-    store.patch_agent(agent_id, agent_patch_dict(body))
+    store.patch_agent(agent_id, patch)
     return json_response(store.agent_json(agent_id))
 
 
