@@ -340,3 +340,24 @@ async def test_agent_config_of_the_right_shape_is_still_merged(asgi_client: http
     config = response.json()["conversation_config"]
     assert config["turn"]["turn_timeout"] == 9 and config["agent"]["prompt"]["prompt"] == "Be brief"
     assert config["agent"]["prompt"]["llm"] == "gemini-2.5-flash"  # merged, not replaced
+
+
+async def test_a_partial_nested_object_is_stored_whole(
+    asgi_client: httpx.AsyncClient, openapi: OpenApiValidator
+) -> None:
+    """Schemathesis found a partial `audio_effects` returned as sent; the response schema requires
+    every `EffectsSpec` field, which the API materialises (defaults, else null)."""
+    agent_id = (await asgi_client.post("/v1/convai/agents/create", json={"conversation_config": {}})).json()["agent_id"]
+    body = {"conversation_config": {"tts": {"audio_effects": {"background_noise_id": "rain", "seed": None}}}}
+    response = await asgi_client.patch(f"/v1/convai/agents/{agent_id}", json=body)
+    assert response.status_code == 200, response.text
+    effects = response.json()["conversation_config"]["tts"]["audio_effects"]
+    assert effects == {
+        "background_noise_id": "rain",
+        "seed": None,
+        "filter_preset_id": None,
+        "environment_id": None,
+        "distance": 0,
+        "send_level": 1,
+    }
+    assert openapi.validate("PATCH", f"/v1/convai/agents/{agent_id}", 200, response.json())

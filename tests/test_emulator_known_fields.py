@@ -16,8 +16,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "tests" / "data" / "elevenlabs-openapi.json"
 TARGET = ROOT / "provisioner" / "emulator" / "known_fields.json"
 SCHEMA_TARGET = ROOT / "provisioner" / "emulator" / "agent_schema.json"
-SCHEMA_ROOTS = ("ConversationalConfigAPIModel-Input", "AgentPlatformSettingsRequestModel")
-DOC_KEYS = {"description", "title", "examples", "example", "default", "deprecated", "readOnly", "discriminator"}
+SCHEMA_ROOTS = (
+    "ConversationalConfigAPIModel-Input",
+    "AgentPlatformSettingsRequestModel",
+    "ConversationalConfigAPIModel-Output",
+    "AgentPlatformSettingsResponseModel",
+)
+DOC_KEYS = {"description", "title", "examples", "example", "deprecated", "readOnly", "discriminator"}
 ROOTS = {
     "conversation_config": ["ConversationalConfigAPIModel-Input", "ConversationalConfigAPIModel-Output"],
     "platform_settings": ["AgentPlatformSettingsRequestModel", "AgentPlatformSettingsResponseModel"],
@@ -81,7 +86,7 @@ def _strip(node: Any) -> Any:
             continue
         if key == "properties":
             out[key] = {name: _strip(sub) for name, sub in value.items()}
-        elif key in ("enum", "const"):
+        elif key in ("enum", "const", "default"):
             out[key] = value
         else:
             out[key] = _strip(value)

@@ -12,6 +12,7 @@ member is enough), `allOf`, numeric bounds, length bounds and `pattern`.
 
 from __future__ import annotations
 
+import copy
 import json
 import operator
 import re
@@ -133,6 +134,68 @@ def _first(schema: dict[str, Any], value: Any, loc: Loc, depth: int) -> dict[str
                 if found:
                     return found
     return None
+
+
+OUTPUT_ROOTS = {
+    "conversation_config": "ConversationalConfigAPIModel-Output",
+    "platform_settings": "AgentPlatformSettingsResponseModel",
+}
+
+
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema and schema["$ref"].rsplit("/", 1)[-1] in schemas():
+        schema = schemas()[schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _nullable(schema: dict[str, Any]) -> bool:
+    kind = schema.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return True
+    return any(_nullable(_resolve(m)) for m in schema.get("anyOf", []) + schema.get("oneOf", []))
+
+
+def _complete(schema: dict[str, Any], value: Any, depth: int) -> None:
+    """Fill the keys the response schema requires (its default, else null), as the API stores them."""
+    schema = _resolve(schema)
+    if depth > 64:
+        return
+    for member in schema.get("allOf", []):
+        _complete(member, value, depth + 1)
+    members = [_resolve(m) for m in schema.get("anyOf", []) + schema.get("oneOf", [])]
+    if isinstance(value, dict):
+        objects = [m for m in members if "properties" in m]
+        chosen = objects if len(objects) == 1 else [m for m in objects if _first(m, value, (), 0) is None][:1]
+        for member in chosen:
+            _complete(member, value, depth + 1)
+        properties: dict[str, Any] = schema.get("properties", {})
+        for key in schema.get("required", []):
+            if key not in value and key in properties:
+                prop = properties[key]
+                if "default" in prop:
+                    value[key] = copy.deepcopy(prop["default"])
+                elif _nullable(prop):
+                    value[key] = None
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            sub = properties.get(key, extra if isinstance(extra, dict) else None)
+            if sub is not None:
+                _complete(sub, item, depth + 1)
+    elif isinstance(value, list):
+        items = schema.get("items")
+        for member in [m for m in members if "items" in m][:1]:
+            items = member["items"]
+        if isinstance(items, dict):
+            for item in value:
+                _complete(items, item, depth + 1)
+
+
+def complete(record: dict[str, Any]) -> None:
+    """Materialise, in a stored agent, the keys the response schema requires (the API stores
+    whole models, so a GET returns e.g. every `EffectsSpec` field even if a PATCH sent one)."""
+    for section, root in OUTPUT_ROOTS.items():
+        if isinstance(record.get(section), dict):
+            _complete({"$ref": f"#/components/schemas/{root}"}, record[section], 0)
 
 
 def validate(body: dict[str, Any]) -> None:

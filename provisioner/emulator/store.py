@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
 
-from provisioner.emulator import agent_config, batches, models, persistence, render
+from provisioner.emulator import agent_config, agent_schema, batches, models, persistence, render
 from provisioner.emulator.clock import Clock
 from provisioner.emulator.errors import EmulatorError, bad_request, not_found
 from provisioner.emulator.ids import new_id
@@ -290,6 +290,7 @@ class Store:
         for key in ("conversation_config", "platform_settings"):
             if body.get(key):
                 agent_config.merge(record[key], body[key], tree[key])
+        agent_schema.complete(record)
         self.agents[ident] = record
         self.changed(persist=persist)
         return ident
@@ -308,6 +309,7 @@ class Store:
         for key in ("conversation_config", "platform_settings"):
             if isinstance(patch.get(key), dict):
                 agent_config.merge(record[key], patch[key], tree[key])
+        agent_schema.complete(record)
         if patch.get("name") is not None:
             record["name"] = patch["name"]
         if patch.get("tags") is not None:
