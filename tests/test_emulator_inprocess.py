@@ -361,3 +361,28 @@ async def test_a_partial_nested_object_is_stored_whole(
         "send_level": 1,
     }
     assert openapi.validate("PATCH", f"/v1/convai/agents/{agent_id}", 200, response.json())
+
+
+async def test_a_body_nested_too_deep_is_a_422_not_a_500(
+    asgi_client: httpx.AsyncClient, openapi: OpenApiValidator
+) -> None:
+    """Schemathesis-style junk: free-form objects nested 300 deep crashed pydantic's serialiser."""
+    agent_id, pid = await _agent_and_number(asgi_client)
+    deep = '{"a":' * 300 + "1" + "}" * 300
+    recipient = f'{{"phone_number":"+15550009999","conversation_initiation_client_data":{deep}}}'
+    cases = [
+        ("POST", "/v1/convai/agents/create", f'{{"conversation_config":{{"x":{deep}}}}}'),
+        ("PATCH", f"/v1/convai/agents/{agent_id}", f'{{"workflow":{deep}}}'),
+        ("PATCH", f"/v1/convai/agents/{agent_id}", f'{{"procedures":{deep}}}'),
+        (
+            "POST",
+            "/v1/convai/batch-calling/submit",
+            f'{{"call_name":"x","agent_id":"{agent_id}","agent_phone_number_id":"{pid}","recipients":[{recipient}]}}',
+        ),
+    ]
+    for method, url, body in cases:
+        response = await asgi_client.request(method, url, content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422, (url, response.text)
+        assert openapi.validate(method, url, 422, response.json())
+    shallow = {"conversation_config": {"agent": {"dynamic_variables": {"dynamic_variable_placeholders": {"a": "b"}}}}}
+    assert (await asgi_client.post("/v1/convai/agents/create", json=shallow)).status_code == 200

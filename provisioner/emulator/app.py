@@ -20,7 +20,7 @@ from provisioner.emulator.clock import Clock
 from provisioner.emulator.control import EmulatorState
 from provisioner.emulator.errors import EmulatorError, error_handler
 from provisioner.emulator.faults import FaultPlan, coerce
-from provisioner.emulator.middleware import EmulatorMiddleware
+from provisioner.emulator.middleware import EmulatorMiddleware, NestingGuard
 from provisioner.emulator.store import Store
 
 
@@ -29,7 +29,7 @@ class EmulatorApp(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         inner = super().build_middleware_stack()
-        return EmulatorMiddleware(inner, self.state.emulator, list(self.router.routes))
+        return EmulatorMiddleware(NestingGuard(inner), self.state.emulator, list(self.router.routes))
 
 
 def load_seed_file(path: Path) -> dict[str, Any]:

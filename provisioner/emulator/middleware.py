@@ -10,6 +10,7 @@ which `EmulatorTransport` turns into the httpx error a real drop produces.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from starlette.routing import Match
@@ -101,3 +102,71 @@ async def _drop(send: Send, kind: str) -> None:
     # Tell uvicorn the peer is gone before connection_lost runs, so it does not try to send a 500.
     cycle.disconnected = True  # type: ignore[union-attr]
     await asyncio.sleep(0)
+
+
+MAX_JSON_DEPTH = 64
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply `{`/`[` nest in a JSON document (strings ignored)."""
+    bare = _STRING.sub(b"", body)
+    if bare.count(b"{") + bare.count(b"[") <= MAX_JSON_DEPTH:
+        return bare.count(b"{") + bare.count(b"[")  # an upper bound, cheap for the usual body
+    depth = deepest = 0
+    for byte in bare:
+        if byte in b"{[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"}]":
+            depth -= 1
+    return deepest
+
+
+class NestingGuard:
+    """A JSON body nested deeper than `MAX_JSON_DEPTH` is a 422 in FastAPI's shape.
+
+    Schemathesis found such bodies (free-form `workflow`, `procedures`, recipient data) crashing
+    pydantic's serialiser with a 500; no real config nests anywhere near this deep.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PATCH", "PUT"):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if json_depth(body) > MAX_JSON_DEPTH:
+            detail = [
+                {
+                    "type": "value_error",
+                    "loc": ["body"],
+                    "msg": f"Value error, JSON nested deeper than {MAX_JSON_DEPTH} levels",
+                    "input": None,
+                }
+            ]
+            payload = dumps({"detail": detail})
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+            await send({"type": "http.response.start", "status": 422, "headers": headers})
+            await send({"type": "http.response.body", "body": payload})
+            return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
