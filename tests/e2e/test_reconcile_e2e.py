@@ -38,13 +38,29 @@ def unmanaged_part(body: dict) -> str:
     return json.dumps(body, sort_keys=True)
 
 
+def drift_blocks(text: str) -> dict[str, list[str]]:
+    """`# ADDRESS differs from the manifest` blocks of drift's text output: address -> its sorted field lines."""
+    blocks: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("# ") and stripped.endswith(" differs from the manifest"):
+            current = blocks.setdefault(stripped[2 : -len(" differs from the manifest")], [])
+        elif current is not None and stripped.startswith(("~ ", "+ ", "- ")) and " = " in stripped:
+            current.append(stripped)
+        elif stripped == "}":
+            current = None
+    return {address: sorted(lines) for address, lines in blocks.items()}
+
+
 def test_apply_then_no_changes_then_drift_restored(cli: Cli) -> None:
     cli.write(FULL)
     before = {a: agent(cli, a) for a in (SUPPORT, SALES)}
 
     first = cli("plan", "--detailed-exitcode")
     assert first.returncode == 2, first.stderr
-    assert "Plan: 6 to add" in first.stdout or "to add" in first.stdout
+    # Three numbers and the webhook's secret to add; the webhook and both agents to change.
+    assert "Plan: 4 to add, 3 to change, 0 to replace, 0 to destroy." in first.stdout, first.stdout
     applied = cli("apply", "--auto-approve")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     again = cli("plan", "--detailed-exitcode")
@@ -92,15 +108,15 @@ def test_apply_then_no_changes_then_drift_restored(cli: Cli) -> None:
 
     drift = cli("drift")
     assert drift.returncode == 2, drift.stdout + drift.stderr
-    for needle in (
-        "phone_number.support-line",
-        "label",
-        "agent",
-        "trunk.outbound.transport",
-        "agent.support",
-        "transfers[0].condition",
-    ):
-        assert needle in drift.stdout, needle
+    # Each edited field is named under its own resource, live value -> declared value, and nothing else.
+    assert drift_blocks(drift.stdout) == {
+        "phone_number.support-line": [
+            '~ agent = "sales" -> "support"',
+            '~ label = "Renamed by hand" -> "Customer Support Line"',
+        ],
+        "phone_number.sales-pbx": ['~ trunk.outbound.transport = "udp" -> "tls"'],
+        "agent.support": ['~ transfers[0].condition = "Edited in the dashboard" -> "The caller asks for a human"'],
+    }, drift.stdout
     assert "look the same" in drift.stdout
     assert UNMANAGED in drift.stdout
 
