@@ -54,7 +54,8 @@ def manifest() -> Manifest:
 
 
 async def converge(seed: int) -> tuple[bool, Counter[str], list[str]]:
-    app = build_app(seed={"agents": [{"agent_id": AGENT, "name": "A"}]})
+    # Duplicate imports accepted (the default is a 400): only the client's look-up can prevent one.
+    app = build_app(seed={"agents": [{"agent_id": AGENT, "name": "A"}]}, allow_duplicate_numbers=True)
     app.state.emulator.faults = FaultPlan.parse(f"seed={seed};rate=0.2;retry_after=0")
     m = manifest()
     retry = RetryPolicy(max_attempts=3, base_delay=0, max_delay=0)  # small: later runs must finish the job

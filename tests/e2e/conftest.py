@@ -75,11 +75,11 @@ class Server(EmulatorServer):
         return self._call(method, path, body)
 
 
-def start_server(tmp: Path, seed: dict[str, Any] | None = None) -> Server:
+def start_server(tmp: Path, seed: dict[str, Any] | None = None, *args: str) -> Server:
     seed_file = tmp / "seed.json"
     seed_file.write_text(json.dumps(seed or SEED))
     # cwd=REPO: `python -m provisioner` runs this checkout's code.
-    launched = launch_emulator(["--seed", str(seed_file)], api_key=API_KEY, cwd=Path(REPO))
+    launched = launch_emulator(["--seed", str(seed_file), *args], api_key=API_KEY, cwd=Path(REPO))
     return Server(launched.proc, launched.url, API_KEY)
 
 

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import SALES, SUPPORT, UNMANAGED, Cli
+from tests.e2e.conftest import SALES, SUPPORT, UNMANAGED, Cli, Server, start_server
 from tests.e2e.manifests import numbers_manifest
 
 COUNT = 300
+
+
+@pytest.fixture(scope="module")
+def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The seeded emulator, but accepting a second import of a number (by default it refuses one with a
+    400), so a create retried blindly after a drop_after really makes a duplicate this test can see."""
+    server = start_server(tmp_path_factory.mktemp("emulator"), None, "--allow-duplicate-numbers")
+    yield server
+    server.stop()
 
 
 @pytest.mark.e2e
