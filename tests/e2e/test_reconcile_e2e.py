@@ -296,7 +296,7 @@ def test_api_errors_name_the_call(cli: Cli) -> None:
     result = cli("drift", env=cli.env(ELEVENLABS_API_KEY="wrong-key"))
     assert result.returncode == 1
     assert "GET /v1/convai/" in result.stderr and "HTTP 401" in result.stderr
-    assert "check ELEVENLABS_API_KEY" in result.stderr and "wrong-key" not in result.stderr
+    assert "check ELEVENLABS_API_KEY" in result.stderr and "wrong-key" not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
 
 
