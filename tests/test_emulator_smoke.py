@@ -23,9 +23,13 @@ def test_server_fixture_serves_and_counts(emulator_server: EmulatorServer) -> No
     assert emulator_server.stats()["routes"]["POST /v1/convai/phone-numbers"] == 1
 
 
-def test_server_fixture_is_reset_between_tests(emulator_server: EmulatorServer) -> None:
+@pytest.mark.parametrize("attempt", [1, 2])
+def test_server_fixture_is_reset_between_tests(emulator_server: EmulatorServer, attempt: int) -> None:
+    # Each attempt leaves a number behind, so the second one sees the reset even when run alone.
     with emulator_server.client() as client:
         assert client.get("/v1/convai/phone-numbers").json() == []
+        body = {"provider": "sip_trunk", "phone_number": f"+1555000{attempt:04d}", "label": "left behind"}
+        assert client.post("/v1/convai/phone-numbers", json=body).status_code == 200
 
 
 @pytest.mark.anyio
