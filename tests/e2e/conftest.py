@@ -103,6 +103,7 @@ class Cli:
     cwd: Path
     server: Server
     outputs: list[str] = field(default_factory=list)
+    written: set[Path] = field(default_factory=set)  # manifests the test wrote (they hold ${VAR}s only)
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "TELEPHONY_"))}
@@ -136,10 +137,12 @@ class Cli:
     def write(self, text: str, name: str = "telephony.yaml") -> Path:
         path = self.cwd / name
         path.write_text(text)
+        self.written.add(path)
         return path
 
     def assert_no_secrets(self) -> None:
-        files = [p.read_text(errors="replace") for p in self.cwd.rglob("*") if p.is_file() and p.suffix != ".yaml"]
+        # Every file the CLI left in its working directory (plan files, state), not only non-YAML ones.
+        files = [p.read_text(errors="replace") for p in self.cwd.rglob("*") if p.is_file() and p not in self.written]
         for blob in self.outputs + files:
             for name, value in {**SECRETS, "ELEVENLABS_API_KEY": API_KEY}.items():
                 assert value not in blob, f"secret {name} leaked"
