@@ -192,9 +192,7 @@ def _describe(value: Any) -> str:
         return "nothing (null)"
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, int):
-        return "a number"
-    if isinstance(value, float):
+    if isinstance(value, int | float):
         return "a number"
     if isinstance(value, str):
         return "a string"
