@@ -145,7 +145,7 @@ def _one(error: ErrorDetails, path: list[str | int], source: SourceMap) -> Diagn
 def _literal(path: list[str | int], value: Any, expected_text: str, secret: bool) -> str:
     expected = _QUOTED.findall(expected_text) or [expected_text]
     if path == ["version"] and isinstance(value, str) and value.strip() == "1":
-        return "version must be the number 1, not the string \"1\": write version: 1 without quotes"
+        return 'version must be the number 1, not the string "1": write version: 1 without quotes'
     if path == ["version"]:
         return "version must be 1 (the only manifest format so far)"
     shown = "the value" if secret or not isinstance(value, str | int | float | bool) else f"'{value}'"

@@ -219,7 +219,8 @@ def test_columns_in_templated_lines_point_at_the_expression(tmp_path: Path) -> N
     ]
     result = load(path, variables={"host": "pbx.example.com", "t": "tls"}, environ={})
     assert [(d.line, d.column, d.code) for d in result.diagnostics] == [
-        (3, 3, "unused-trunk"), (3, 9, "acl-without-static-ip")
+        (3, 3, "unused-trunk"),
+        (3, 9, "acl-without-static-ip"),
     ]
     found = errors(path, variables={"host": "sip:pbx.example.com", "t": "tls"})
     assert f"{path}:3:29: error: the address takes no 'sip:' prefix; write 'pbx.example.com'" in found

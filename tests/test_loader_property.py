@@ -21,20 +21,120 @@ SEEDS = [
     *(p.read_text() for p in sorted((ROOT / "examples").glob("*.yaml"))),
 ]
 KEYS = [
-    "version", "workspace", "region", "prune", "max_deletes", "pre_call_webhook", "url", "headers", "agents",
-    "id", "dynamic_variables", "transfers", "to", "type", "condition", "wait_message", "handoff_message",
-    "sip_headers", "post_dial_digits", "uui", "data", "overrides", "sip_trunks", "outbound", "inbound", "address",
-    "transport", "media_encryption", "codecs", "credentials", "username", "password", "allowed_addresses",
-    "static_ip", "phone_numbers", "number", "label", "provider", "twilio", "sip_trunk", "agent", "account_sid",
-    "auth_token", "caller_id_only", "environments", "vars", "support", "pbx", "line",
+    "version",
+    "workspace",
+    "region",
+    "prune",
+    "max_deletes",
+    "pre_call_webhook",
+    "url",
+    "headers",
+    "agents",
+    "id",
+    "dynamic_variables",
+    "transfers",
+    "to",
+    "type",
+    "condition",
+    "wait_message",
+    "handoff_message",
+    "sip_headers",
+    "post_dial_digits",
+    "uui",
+    "data",
+    "overrides",
+    "sip_trunks",
+    "outbound",
+    "inbound",
+    "address",
+    "transport",
+    "media_encryption",
+    "codecs",
+    "credentials",
+    "username",
+    "password",
+    "allowed_addresses",
+    "static_ip",
+    "phone_numbers",
+    "number",
+    "label",
+    "provider",
+    "twilio",
+    "sip_trunk",
+    "agent",
+    "account_sid",
+    "auth_token",
+    "caller_id_only",
+    "environments",
+    "vars",
+    "support",
+    "pbx",
+    "line",
 ]
 VALUES = st.sampled_from(
-    [1, 0, -1, 2.5, True, None, "", "twilio", "sip_trunk", "tls", "udp", "sip_refer", "blind", "+14155550100",
-     "4155550100", "sip:x@y", "{{v}}", "sip:{{v}}", "${VAR}", "${{ vars.x }}", "pbx", "support", "agent_1",
-     "AC0123456789abcdef0123456789abcdef", "SK123", "PCMU/8000", "http://x", "https://x", "203.0.113.0/24"]
+    [
+        1,
+        0,
+        -1,
+        2.5,
+        True,
+        None,
+        "",
+        "twilio",
+        "sip_trunk",
+        "tls",
+        "udp",
+        "sip_refer",
+        "blind",
+        "+14155550100",
+        "4155550100",
+        "sip:x@y",
+        "{{v}}",
+        "sip:{{v}}",
+        "${VAR}",
+        "${{ vars.x }}",
+        "pbx",
+        "support",
+        "agent_1",
+        "AC0123456789abcdef0123456789abcdef",
+        "SK123",
+        "PCMU/8000",
+        "http://x",
+        "https://x",
+        "203.0.113.0/24",
+    ]
 )
-SNIPPETS = ["\n", ":", "- ", "{", "}", "[", "]", "&a ", "*a", "!!", "|", ">", "'", '"', "#", "\t", "---\n",
-            "${{", "}}", "{%", "%}", "{{", "${", "<<: ", "? ", ",", "\x00", "\ufeff", "\u00e9"]
+SNIPPETS = [
+    "\n",
+    ":",
+    "- ",
+    "{",
+    "}",
+    "[",
+    "]",
+    "&a ",
+    "*a",
+    "!!",
+    "|",
+    ">",
+    "'",
+    '"',
+    "#",
+    "\t",
+    "---\n",
+    "${{",
+    "}}",
+    "{%",
+    "%}",
+    "{{",
+    "${",
+    "<<: ",
+    "? ",
+    ",",
+    "\x00",
+    "\ufeff",
+    "\u00e9",
+]
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -77,9 +177,9 @@ def mutated(draw: st.DrawFn) -> str:
         if action == "insert":
             text = text[:at] + draw(st.sampled_from(SNIPPETS)) + text[at:]
         elif action == "delete":
-            text = text[:at] + text[at + draw(st.integers(1, 40)):]
+            text = text[:at] + text[at + draw(st.integers(1, 40)) :]
         elif action == "duplicate":
-            text = text[:at] + text[at:at + draw(st.integers(1, 80))] + text[at:]
+            text = text[:at] + text[at : at + draw(st.integers(1, 80))] + text[at:]
         else:
             lines = text.split("\n")
             index = draw(st.integers(0, len(lines) - 1))
@@ -111,8 +211,35 @@ def test_random_structures(scratch: Path, body: dict[str, Any]) -> None:
 
 
 TEMPLATE_PIECES = st.sampled_from(
-    ["${{", "}}", "{%", "%}", "${#", "#}", " for x in vars.l ", " endfor ", " if ", " endif ", "vars.x", " x ",
-     "\n", "'", '"', "#", " raw ", " endraw ", "-", "|", "range(3)", " set y = 1 ", "{{", "${", "a: b", "*", "9"]
+    [
+        "${{",
+        "}}",
+        "{%",
+        "%}",
+        "${#",
+        "#}",
+        " for x in vars.l ",
+        " endfor ",
+        " if ",
+        " endif ",
+        "vars.x",
+        " x ",
+        "\n",
+        "'",
+        '"',
+        "#",
+        " raw ",
+        " endraw ",
+        "-",
+        "|",
+        "range(3)",
+        " set y = 1 ",
+        "{{",
+        "${",
+        "a: b",
+        "*",
+        "9",
+    ]
 )
 
 

@@ -90,7 +90,11 @@ def test_no_secret_value_reaches_validate_output(tmp_path: Path, fmt: str) -> No
     environ["PYTHONPATH"] = str(Path(__file__).parent.parent)  # this checkout, from any directory
     result = subprocess.run(
         [sys.executable, "-m", "provisioner", "validate", "--format", fmt],
-        cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     output = result.stdout + result.stderr
     assert result.returncode == 1

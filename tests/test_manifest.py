@@ -42,7 +42,7 @@ def test_manifests_match_the_schema_and_declare_it(path: Path) -> None:
 def _first_environment_vars(text: str) -> dict[str, typing.Any]:
     if "\nenvironments:" not in text:
         return {}
-    block = text[text.index("\nenvironments:"):]
+    block = text[text.index("\nenvironments:") :]
     environments = yaml.safe_load(block)["environments"]
     return dict(next(iter(environments.values()))["vars"])
 
@@ -94,7 +94,7 @@ def _models() -> list[type[BaseModel]]:
 
 def test_readme_documents_every_key() -> None:
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## The manifest"):]
+    section = readme[readme.index("## The manifest") :]
     section = section[: section.index("\n## ", 1)]
     documented = set(re.findall(r"`([a-z_]+)`", section))
     keys = {name for model in _models() for name in model.model_fields}

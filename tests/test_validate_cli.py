@@ -21,7 +21,11 @@ def telephony(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -
     base["PYTHONPATH"] = str(ROOT)  # this checkout's code, even when run from another directory
     return subprocess.run(
         [sys.executable, "-m", "provisioner", *args],
-        cwd=cwd, env={**base, **(env or {})}, capture_output=True, text=True, timeout=60,
+        cwd=cwd,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -144,8 +148,12 @@ def test_a_manifest_on_stdin_is_read_once(tmp_path: Path) -> None:
     # validate reads the file for its environments and then to load it: a pipe has one read.
     text = "version: 1\nenvironments: {a: {vars: {}}, b: {vars: {}}}\nagents: {s: {id: agent_1}}\n"
     result = subprocess.run(
-        [sys.executable, "-m", "provisioner", "validate", "-f", "/dev/stdin"], input=text,
-        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "provisioner", "validate", "-f", "/dev/stdin"],
+        input=text,
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert (result.returncode, result.stdout) == (0, "valid: 0 errors, 0 warnings\n")
 

@@ -31,8 +31,19 @@ ENVIRON = {
 }
 # Parsing-level failures also run through the real CLI in a subprocess.
 SUBPROCESS = {
-    "malformed-yaml", "tabs", "empty", "billion-laughs", "not-a-mapping", "not-utf8", "duplicate-key",
-    "wrong-types", "unquoted-number", "template-syntax", "template-sandbox", "literal-secret", "deep-nesting",
+    "malformed-yaml",
+    "tabs",
+    "empty",
+    "billion-laughs",
+    "not-a-mapping",
+    "not-utf8",
+    "duplicate-key",
+    "wrong-types",
+    "unquoted-number",
+    "template-syntax",
+    "template-sandbox",
+    "literal-secret",
+    "deep-nesting",
 }
 
 
@@ -158,9 +169,7 @@ def test_every_reported_code_is_documented() -> None:
 
     readme = (ROOT / "README.md").read_text()
     codes = {
-        d.code
-        for path in INVALID + WARNINGS
-        for d in run(path, env=None, variables={}, strict=False, environ=ENVIRON)
+        d.code for path in INVALID + WARNINGS for d in run(path, env=None, variables={}, strict=False, environ=ENVIRON)
     }
     assert len(codes) > 40
     assert {c for c in codes if f"`{c}`" not in readme} == set()
