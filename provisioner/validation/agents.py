@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from provisioner import grammar as formats
 from provisioner.manifest import Agent, PhoneNumber, SipTrunkNumber, TransferRule, TwilioNumber
-from provisioner.validation import formats
 from provisioner.validation.context import Context
 
 Path = tuple[str | int, ...]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from provisioner import grammar as formats
 from provisioner.manifest import TwilioNumber
-from provisioner.validation import formats
 from provisioner.validation.context import Context, did_you_mean
 
 

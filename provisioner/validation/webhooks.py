@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from provisioner import grammar as formats
 from provisioner import secrets
 from provisioner.locate import walk_strings
 from provisioner.manifest import Webhook
-from provisioner.validation import formats
 from provisioner.validation.context import Context
 
 Path = tuple[str | int, ...]
