@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
+from provisioner.errors import ManifestError
+
 Severity = Literal["error", "warning"]
 
 
@@ -41,7 +43,7 @@ class Diagnostic:
         return asdict(self)
 
 
-class ManifestInvalid(Exception):
+class ManifestInvalid(ManifestError):
     """The manifest has at least one error. Carries every diagnostic found, errors and warnings."""
 
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from provisioner.errors import ManifestError
+
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 TWILIO_SID = re.compile(r"^(AC|SK)[0-9a-fA-F]{32}$")
 # custom_sip_headers key: 1..64 chars (PhoneNumberTransfer in the API reference).
@@ -187,7 +189,7 @@ def variable_text(name: str) -> str:
 SECRET_REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-class MissingSecret(KeyError):
+class MissingSecret(ManifestError, KeyError):
     """A `${VAR}` without a default is not set. The message names the variable, never a value."""
 
     def __init__(self, name: str) -> None:

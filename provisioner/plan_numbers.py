@@ -3,27 +3,36 @@
 Only declared numbers are managed; other live numbers (and duplicate live entries of one number)
 are listed as unmanaged and planned for deletion only under `workspace.prune`. A change that the
 API cannot make in place (provider, caller-ID-only, Twilio credential rotation) is a replace.
+Each change carries the request apply will send, built by the codec from canonical values.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from provisioner.diff import FieldChange, diff_views, e164, number_view
-from provisioner.manifest import Manifest, PhoneNumber, SipTrunk, SipTrunkNumber, TwilioNumber
-from provisioner.mapping import number_from_api
-from provisioner.observe import LiveState
-from provisioner.plan import (
+from provisioner import desired
+from provisioner.api import codec, wire
+from provisioner.api.live import LiveNumber, LiveState
+from provisioner.changes import (
     PHASE_ASSIGNMENTS,
     PHASE_DELETES,
     PHASE_IMPORTS,
     PHASE_UPDATES,
-    ResourceChange,
-    Unmanaged,
-    digest,
+    Change,
+    FieldChange,
+    NumberDelete,
+    NumberImport,
+    NumberReplace,
+    NumberUpdate,
+    Reason,
+    Unchanged,
 )
+from provisioner.diff import diff_views
+from provisioner.manifest import Manifest
+from provisioner.plan import Unmanaged, digest
+from provisioner.state import SENSITIVE, NumberState, TrunkState
 
-SENSITIVE = "(sensitive)"
+SIDES = ("outbound", "inbound")
 
 
 def number_address(alias: str) -> str:
@@ -35,173 +44,185 @@ def undeclared_address(number: str, duplicate_id: str | None = None) -> str:
     return f'phone_number["{number}"]' if duplicate_id is None else f'phone_number["{number}", "{duplicate_id}"]'
 
 
-def alias_map(manifest: Manifest) -> dict[str, str]:
-    """Agent id → the first alias naming it (so two aliases of one agent compare equal)."""
-    aliases: dict[str, str] = {}
-    for alias, agent in manifest.agents.items():
-        aliases.setdefault(agent.id, alias)
-    return aliases
-
-
-def desired_agent(manifest: Manifest, number: PhoneNumber) -> str | None:
-    if number.agent is None:
-        return None
-    declared = manifest.agents.get(number.agent)
-    return alias_map(manifest).get(declared.id, number.agent) if declared else number.agent
-
-
-def trunk_of(manifest: Manifest, number: PhoneNumber) -> SipTrunk | None:
-    return manifest.sip_trunks.get(number.sip_trunk) if isinstance(number, SipTrunkNumber) else None
-
-
-def manages_agent(number: PhoneNumber) -> bool:
-    # `agent:` left out is not managed; `agent: null` unassigns.
-    return "agent" in number.model_fields_set
-
-
-def live_number_view(raw: dict[str, Any], manifest: Manifest, manage_agent: bool = True) -> dict[str, Any]:
-    model, trunk = number_from_api(raw, alias_map(manifest))
-    return number_view(model, trunk, model.agent, manage_agent=manage_agent)
-
-
-def _replace_reason(live: dict[str, Any], want: dict[str, Any], number: PhoneNumber, rotate: bool) -> str | None:
-    if live["provider"] != want["provider"]:
-        return f"provider cannot change in place ({live['provider']} → {want['provider']})"
-    if isinstance(number, TwilioNumber):
-        if live.get("caller_id_only") != want.get("caller_id_only"):
-            return "caller_id_only (supports_inbound) is set only at import"
+def _replace_reason(have: dict[str, Any], want: dict[str, Any], rotate: bool) -> tuple[Reason, str] | None:
+    if have["provider"] != want["provider"]:
+        text = f"provider cannot change in place ({have['provider']} → {want['provider']})"
+        return Reason.REPLACE_PROVIDER_CHANGED, text
+    if want["provider"] == "twilio":
+        if have.get("caller_id_only") != want.get("caller_id_only"):
+            return Reason.REPLACE_CALLER_ID_ONLY_CHANGED, "caller_id_only (supports_inbound) is set only at import"
         if rotate:
-            return "Twilio credentials cannot be changed in place (--rotate-secrets)"
+            return Reason.REPLACE_ROTATE_TWILIO, "Twilio credentials cannot be changed in place (--rotate-secrets)"
     return None
 
 
-def _password_rotations(trunk: SipTrunk | None) -> list[FieldChange]:
-    changes = []
-    for side in ("outbound", "inbound"):
-        part = getattr(trunk, side) if trunk else None
-        if part is not None and part.credentials is not None and part.credentials.password is not None:
-            changes.append(
-                FieldChange(
-                    f"trunk.{side}.credentials.password", SENSITIVE, SENSITIVE, True, "re-sent (--rotate-secrets)"
-                )
-            )
-    return changes
+def _password_fields(trunk: TrunkState | None, note: str, sides: tuple[str, ...] = SIDES) -> list[FieldChange]:
+    return [
+        FieldChange(
+            path=f"trunk.{side}.credentials.password", before=SENSITIVE, after=SENSITIVE, sensitive=True, note=note
+        )
+        for side, _ in (trunk.passwords() if trunk else [])
+        if side in sides
+    ]
 
 
-def _write_only(number: PhoneNumber, trunk: SipTrunk | None) -> list[FieldChange]:
+def _write_only(number: NumberState) -> list[FieldChange]:
     """What an import sends that can never be read back, named so the plan can say so."""
-    if isinstance(number, TwilioNumber):
-        return [FieldChange("twilio.credentials", None, SENSITIVE, True, "write-only")]
-    return [FieldChange(f.path, None, SENSITIVE, True, "write-only") for f in _password_rotations(trunk)]
+    if number.provider == "twilio":
+        return [FieldChange(path="twilio.credentials", after=SENSITIVE, sensitive=True, note="write-only")]
+    return [
+        FieldChange(path=f.path, after=SENSITIVE, sensitive=True, note="write-only")
+        for f in _password_fields(number.trunk, "")
+    ]
 
 
-def _number_change(
-    manifest: Manifest, alias: str, number: PhoneNumber, live: dict[str, Any] | None, rotate: bool
-) -> ResourceChange:
-    trunk = trunk_of(manifest, number)
-    want = number_view(number, trunk, desired_agent(manifest, number), manage_agent=manages_agent(number))
-    address = number_address(alias)
-    if live is None:
-        return ResourceChange(
-            address,
-            "phone_number",
-            alias,
-            "create",
-            None,
-            want,
-            fields=tuple(diff_views({}, want) + _write_only(number, trunk)),
-            live_digest=digest(None),
-            phase=PHASE_IMPORTS,
-        )
-    have = live_number_view(live, manifest, manages_agent(number))
-    common: dict[str, Any] = {"live_id": live.get("phone_number_id"), "live_digest": digest(have)}
-    reason = _replace_reason(have, want, number, rotate)
-    fields = diff_views(have, want)
-    if reason:
-        return ResourceChange(
-            address,
-            "phone_number",
-            alias,
-            "replace",
-            have,
-            want,
-            fields=tuple(fields),
-            reason=reason,
-            phase=PHASE_IMPORTS,
-            **common,
-        )
-    if rotate:
-        fields += _password_rotations(trunk)
-    else:
-        # New or changed credentials carry their password (a missing one would keep the old).
-        changed = {f.path.split(".credentials")[0] for f in fields if ".credentials" in f.path}
-        changed |= {f.path for f in fields if f.path in ("trunk.outbound", "trunk.inbound", "trunk")}
-        fields += [
-            FieldChange(f.path, f.before, f.after, True, "sent (credentials changed)")
-            for f in _password_rotations(trunk)
-            if any(f.path.startswith(side + ".") or side == "trunk" for side in changed)
-        ]
-    if not fields:
-        return ResourceChange(address, "phone_number", alias, "no-op", have, want, **common)
-    only_agent = all(f.path == "agent" for f in fields)
-    return ResourceChange(
-        address,
-        "phone_number",
-        alias,
-        "update",
-        have,
-        want,
-        fields=tuple(fields),
-        phase=PHASE_ASSIGNMENTS if only_agent else PHASE_UPDATES,
-        **common,
+def stack_settings(trunk: TrunkState | None) -> wire.UpdatePhoneNumberRequest | None:
+    """livekit_stack and store_sip_messages are not in the import body: a PATCH right after it."""
+    if trunk is None or (not trunk.static_ip and trunk.store_sip_messages):
+        return None
+    return wire.UpdatePhoneNumberRequest(
+        livekit_stack=codec.stack_of(trunk.static_ip), store_sip_messages=trunk.store_sip_messages
     )
 
 
-def plan_numbers(manifest: Manifest, live: LiveState, rotate: bool) -> tuple[list[ResourceChange], list[Unmanaged]]:
-    by_number: dict[str, dict[str, Any]] = {}
-    extra: list[dict[str, Any]] = []
-    for raw in live.numbers:
-        key = e164(str(raw.get("phone_number", "")))
-        if key in by_number:
-            extra.append(raw)  # a duplicate of a number already seen: listed, never managed
-        else:
-            by_number[key] = raw
-    declared = {e164(n.number) for n in manifest.phone_numbers.values()}
-    changes = [
-        _number_change(manifest, alias, n, by_number.get(e164(n.number)), rotate)
-        for alias, n in manifest.phone_numbers.items()
-    ]
-    unmanaged = []
-    for raw in [r for k, r in by_number.items() if k not in declared] + extra:
-        duplicate = any(raw is r for r in extra)
-        assigned = raw.get("assigned_agent") or {}
-        item = Unmanaged(
-            str(raw.get("phone_number")),
-            str(raw.get("label", "")),
-            str(raw.get("provider", "")),
-            str(raw.get("phone_number_id")),
-            assigned.get("agent_id") if assigned else None,
+def _side(view: dict[str, Any], side: str) -> Any:
+    trunk = view.get("trunk")
+    return trunk.get(side) if isinstance(trunk, dict) else None
+
+
+def _update_request(
+    want_state: NumberState, have: dict[str, Any], want: dict[str, Any], rotate: bool, manages_agent: bool
+) -> tuple[wire.UpdatePhoneNumberRequest, tuple[str, ...]]:
+    """The PATCH for what differs, and the trunk sides whose password it sends."""
+    fields: dict[str, Any] = {}
+    if have["label"] != want["label"]:
+        fields["label"] = want_state.label
+    if manages_agent and have.get("agent") != want.get("agent"):
+        fields["agent_id"] = want_state.agent_id
+    trunk = want_state.trunk
+    sent_passwords: list[str] = []
+    if trunk is not None:
+        have_trunk, want_trunk = have.get("trunk") or {}, want.get("trunk") or {}
+        if have_trunk.get("static_ip") != want_trunk.get("static_ip"):
+            fields["livekit_stack"] = codec.stack_of(trunk.static_ip)
+        if have_trunk.get("store_sip_messages") != want_trunk.get("store_sip_messages"):
+            fields["store_sip_messages"] = trunk.store_sip_messages
+        with_password = {side for side, _ in trunk.passwords()}
+        for side in SIDES:
+            before, after = _side(have, side), _side(want, side)
+            credentials_changed = (
+                before is None or after is None or before.get("credentials") != after.get("credentials")
+            )
+            if before == after and not (rotate and side in with_password):
+                continue
+            # The PATCH replaces the trunk object; a password is re-sent only when rotating or when
+            # credentials change (a missing password keeps the stored one).
+            send = rotate or credentials_changed
+            if send and side in with_password:
+                sent_passwords.append(side)
+            if side == "outbound":
+                fields["outbound_trunk_config"] = codec.outbound_request(trunk.outbound, send_password=send)
+            else:
+                fields["inbound_trunk_config"] = codec.inbound_request(trunk.inbound, send_password=send)
+    return wire.UpdatePhoneNumberRequest(**fields), tuple(sent_passwords)
+
+
+def _number_change(
+    number: desired.DesiredNumber, live: LiveNumber | None, rotate: bool, aliases: dict[str, str]
+) -> Change:
+    state = number.state
+    want = state.view(aliases, manage_agent=number.manages_agent)
+    common: dict[str, Any] = {"address": number_address(number.alias), "kind": "phone_number", "name": number.alias}
+    if live is None:
+        return NumberImport(
+            **common,
+            action="create",
+            reason=Reason.CREATE_MISSING,
+            after=want,
+            fields=tuple(diff_views({}, want) + _write_only(state)),
+            live_digest=digest(None),
+            phase=PHASE_IMPORTS,
+            e164=state.number,
+            request=codec.import_request(state),
+            settings=stack_settings(state.trunk),
+            manages_agent=number.manages_agent,
         )
-        unmanaged.append(item)
+    have = live.state.view(aliases, manage_agent=number.manages_agent)
+    common.update(before=have, after=want, live_id=live.phone_number_id, live_digest=digest(have))
+    fields = diff_views(have, want)
+    replace = _replace_reason(have, want, rotate)
+    if replace:
+        return NumberReplace(
+            **common,
+            action="replace",
+            reason=replace[0],
+            reason_text=replace[1],
+            fields=tuple(fields),
+            phase=PHASE_IMPORTS,
+            e164=state.number,
+            request=codec.import_request(state),
+            settings=stack_settings(state.trunk),
+            manages_agent=number.manages_agent,
+            delete_id=live.phone_number_id,
+        )
+    request, sent = _update_request(state, have, want, rotate, number.manages_agent)
+    note = "re-sent (--rotate-secrets)" if rotate else "sent (credentials changed)"
+    fields += _password_fields(state.trunk, note, sent)
+    if not fields:
+        return Unchanged(**common, reason=Reason.UNCHANGED)
+    only_agent = all(f.path == "agent" for f in fields)
+    return NumberUpdate(
+        **common,
+        action="update",
+        reason=Reason.UPDATE_ROTATE if rotate and sent and len(fields) == len(sent) else Reason.UPDATE_DIFFERS,
+        fields=tuple(fields),
+        phase=PHASE_ASSIGNMENTS if only_agent else PHASE_UPDATES,
+        number_id=live.phone_number_id,
+        request=request,
+        manages_agent=number.manages_agent,
+    )
+
+
+def plan_numbers(
+    manifest: Manifest, live: LiveState, rotate: bool, aliases: dict[str, str]
+) -> tuple[list[Change], list[Unmanaged]]:
+    by_number: dict[str, LiveNumber] = {}
+    extra: list[LiveNumber] = []
+    for item in live.numbers:
+        if item.state.key in by_number:
+            extra.append(item)  # a duplicate of a number already seen: listed, never managed
+        else:
+            by_number[item.state.key] = item
+    wanted = [desired.number(manifest, alias, n) for alias, n in manifest.phone_numbers.items()]
+    changes = [_number_change(n, by_number.get(n.state.key), rotate, aliases) for n in wanted]
+    declared = {n.state.key for n in wanted}
+    unmanaged = []
+    leftovers = [(item, False) for key, item in by_number.items() if key not in declared]
+    for item, duplicate in leftovers + [(item, True) for item in extra]:
+        state = item.state
+        found = Unmanaged(state.number, state.label, state.provider, item.phone_number_id, state.agent_id)
+        unmanaged.append(found)
         if manifest.workspace.prune:
-            have = live_number_view(raw, manifest)
+            have = state.view(aliases, manage_agent=True)
+            text = (
+                "a duplicate of a number already in the workspace (workspace.prune: true)"
+                if duplicate
+                else "not declared in the manifest (workspace.prune: true)"
+            )
             changes.append(
-                ResourceChange(
-                    undeclared_address(item.number, item.phone_number_id if duplicate else None),
-                    "phone_number",
-                    item.number,
-                    "delete",
-                    have,
-                    None,
-                    fields=(FieldChange("", have, None),),
+                NumberDelete(
+                    address=undeclared_address(found.number, item.phone_number_id if duplicate else None),
+                    kind="phone_number",
+                    name=found.number,
+                    action="delete",
+                    reason=Reason.DELETE_DUPLICATE if duplicate else Reason.DELETE_PRUNED,
+                    reason_text=text,
+                    before=have,
+                    fields=(FieldChange(path="", before=have, after=None),),
                     live_id=item.phone_number_id,
-                    reason=(
-                        "a duplicate of a number already in the workspace (workspace.prune: true)"
-                        if duplicate
-                        else "not declared in the manifest (workspace.prune: true)"
-                    ),
                     live_digest=digest(have),
                     phase=PHASE_DELETES,
+                    number_id=item.phone_number_id,
                 )
             )
     return changes, unmanaged

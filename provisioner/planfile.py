@@ -1,43 +1,96 @@
-"""Plan files: `plan --out FILE` writes one, `apply FILE` applies it only if nothing moved.
+"""Plan files: `plan --out FILE` writes one, `apply FILE` executes it only if nothing moved.
 
-A plan file holds the planned changes, a digest of the rendered manifest, the workspace it was
-made against (API URL and key fingerprint, never the key), the live-state digest of every
-resource it touches, and how the manifest was loaded (path, --env, --var) so apply can load the
-same thing. It holds no secret values: views carry `${VAR}` references and masks only.
+A plan file holds the typed changes (each with the request it will send, secrets as `${VAR}`
+text only), a digest of the rendered manifest, the workspace it was made against (API URL and key
+fingerprint, never the key), and how the manifest was loaded (--env, --var) so apply can load the
+same thing. `apply FILE` re-reads the manifest named on its own command line (never a path taken
+from the file), observes the workspace, rebuilds the plan and refuses (exit 5) unless the rebuilt
+changes equal the saved ones: a plan file can never add a request the reviewed manifest does not
+produce.
+
+Its format version is its own (`PLAN_FILE_VERSION`), separate from `--format json`'s; both are
+documented by JSON Schemas under `schemas/`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from provisioner.plan import FORMAT_VERSION, Plan
+from pydantic import TypeAdapter, ValidationError
+
+from provisioner.changes import AnyChange, Change
+from provisioner.errors import ConfigError, StalePlan
+from provisioner.plan import Plan, Unmanaged
+from provisioner.state import Marker
 
 KIND = "telephony-plan"
+PLAN_FILE_VERSION = "2.0"  # 2.0: typed changes with their requests; 1.x files (views only) are refused
+_CHANGES: TypeAdapter[list[AnyChange]] = TypeAdapter(list[AnyChange])
+_MARKER_KEY = "$marker"
 
 
-class PlanFileError(Exception):
+class PlanFileError(ConfigError):
     pass
 
 
 @dataclass
 class PlanFile:
     plan: Plan
-    manifest_path: str
+    manifest_path: str  # informational: apply uses the manifest named on its own command line
     env: str | None = None
     variables: dict[str, str] = field(default_factory=dict)
     rotate_secrets: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        plan = self.plan
         return {
             "kind": KIND,
+            "plan_file_version": PLAN_FILE_VERSION,
             "manifest": {"path": self.manifest_path, "env": self.env, "vars": dict(self.variables)},
             "options": {"rotate_secrets": self.rotate_secrets},
-            "plan": self.plan.to_dict(),
+            "plan": {
+                "changes": _encode(_CHANGES.dump_python(cast(Any, plan.changes))),
+                "unmanaged": [asdict(u) for u in plan.unmanaged],
+                "manifest_digest": plan.manifest_digest,
+                "workspace": dict(plan.workspace),
+                "max_deletes": plan.max_deletes,
+                "prune": plan.prune,
+                "notes": list(plan.notes),
+                "targets": list(plan.targets),
+                "agent_aliases": dict(plan.agent_aliases),
+                "checksum": plan.checksum(),
+            },
         }
+
+
+def _encode(value: Any) -> Any:
+    """Plain JSON, with markers kept apart from strings so `show` prints them as `plan` did."""
+    if isinstance(value, Marker):
+        return {_MARKER_KEY: str(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(value: Any, depth: int = 0) -> Any:
+    if depth > 64:
+        raise ValueError("nested too deeply")
+    if isinstance(value, dict):
+        if set(value) == {_MARKER_KEY} and isinstance(value[_MARKER_KEY], str):
+            return Marker(value[_MARKER_KEY])
+        return {k: _decode(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v, depth + 1) for v in value]
+    return value
 
 
 def _reason(exc: OSError) -> str:
@@ -66,13 +119,17 @@ def write(path: Path, planfile: PlanFile) -> None:
 
 def _version_error(path: Path, found: object) -> PlanFileError:
     major = str(found).split(".")[0]
-    ours = FORMAT_VERSION.split(".")[0]
+    ours = PLAN_FILE_VERSION.split(".")[0]
     newer = major.isdigit() and int(major) > int(ours)
     made_by = "a newer" if newer else "an older"
     return PlanFileError(
-        f"{path} was made by {made_by} version of telephony (plan format {found}; this version reads "
+        f"{path} was made by {made_by} version of telephony (plan file format {found}; this version reads "
         f"{ours}.x): make a new plan with this version"
     )
+
+
+def _damaged(path: Path, why: str) -> PlanFileError:
+    return PlanFileError(f"{path} is a damaged telephony plan file ({why}); make a new plan")
 
 
 def read(path: Path) -> PlanFile:
@@ -84,31 +141,57 @@ def read(path: Path) -> PlanFile:
         raise PlanFileError(f"{path} is not a telephony plan file (made by `telephony plan --out`)") from exc
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict) or data.get("kind") != KIND:
         hint = "; to apply a manifest use `telephony apply -f FILE`" if path.suffix in (".yaml", ".yml") else ""
         raise PlanFileError(f"{path} is not a telephony plan file (made by `telephony plan --out`){hint}")
+    found = data.get(
+        "plan_file_version",
+        (data.get("plan") or {}).get("format_version") if isinstance(data.get("plan"), dict) else None,
+    )
+    if not isinstance(found, str | int | float):
+        raise _damaged(path, "no plan_file_version")
+    if str(found).split(".")[0] != PLAN_FILE_VERSION.split(".")[0]:
+        raise _version_error(path, found)
     body = data.get("plan")
     if not isinstance(body, dict):
-        raise PlanFileError(f"{path} is a damaged telephony plan file (no plan); make a new plan")
-    found = body.get("format_version")
-    if not isinstance(found, str | int | float):
-        raise PlanFileError(f"{path} is a damaged telephony plan file (no format_version); make a new plan")
-    if str(found).split(".")[0] != FORMAT_VERSION.split(".")[0]:
-        raise _version_error(path, found)
+        raise _damaged(path, "no plan")
     try:
-        plan = Plan.from_dict(body)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise PlanFileError(f"{path} is a damaged telephony plan file ({exc}); make a new plan") from exc
-    manifest = data.get("manifest") or {}
+        plan = Plan(
+            changes=list(_CHANGES.validate_python(_decode(body.get("changes", [])))),
+            unmanaged=[Unmanaged(**u) for u in body.get("unmanaged", [])],
+            manifest_digest=str(body.get("manifest_digest", "")),
+            workspace={str(k): str(v) for k, v in dict(body.get("workspace", {})).items()},
+            max_deletes=int(body.get("max_deletes", 0)),
+            prune=bool(body.get("prune", False)),
+            notes=[str(n) for n in body.get("notes", [])],
+            targets=[str(t) for t in body.get("targets", [])],
+            agent_aliases={str(k): str(v) for k, v in dict(body.get("agent_aliases", {})).items()},
+        )
+        manifest = data.get("manifest") or {}
+        options = data.get("options") or {}
+        variables = {str(k): str(v) for k, v in dict(manifest.get("vars") or {}).items()}
+        env = manifest.get("env")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise _damaged(path, f"{where}: {first.get('msg')}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise _damaged(path, type(exc).__name__) from None
+    if body.get("checksum") != plan.checksum():
+        raise StalePlan([f"{path} was edited after it was made (its checksum does not match its changes)"])
     return PlanFile(
         plan=plan,
         manifest_path=str(manifest.get("path", "telephony.yaml")),
-        env=manifest.get("env"),
-        variables=dict(manifest.get("vars") or {}),
-        rotate_secrets=bool((data.get("options") or {}).get("rotate_secrets", False)),
+        env=env if isinstance(env, str) else None,
+        variables=variables,
+        rotate_secrets=bool(options.get("rotate_secrets", False)),
     )
+
+
+def _comparable(changes: list[Change]) -> list[Any]:
+    return [_encode(_CHANGES.dump_python(cast(Any, [c])))[0] for c in changes]
 
 
 def staleness(saved: Plan, fresh: Plan) -> list[str]:
@@ -131,6 +214,6 @@ def staleness(saved: Plan, fresh: Plan) -> list[str]:
     for change in fresh.actionable:
         if change.address not in planned:
             reasons.append(f"{change.address} now needs a change the plan does not contain")
-    if not reasons and saved.checksum() != fresh.checksum():
+    if not reasons and _comparable(saved.changes) != _comparable(fresh.changes):
         reasons.append("the planned changes differ from a fresh plan")
     return reasons

@@ -10,19 +10,32 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from provisioner.diff import FieldChange, agent_view, diff_views, webhook_view
-from provisioner.manifest import Manifest, SipTrunkNumber, TwilioNumber, Webhook
-from provisioner.mapping import (
-    SECRET_NAME_PREFIX,
-    WORKSPACE_SCOPE,
-    agent_from_api,
-    webhook_from_api,
-    webhook_secrets,
+from provisioner import desired
+from provisioner.api.codec import AgentEdit
+from provisioner.api.live import LiveState
+from provisioner.changes import (
+    PHASE_AGENTS,
+    PHASE_DELETES,
+    PHASE_SECRETS,
+    PHASE_SETTINGS,
+    AgentUpdate,
+    Change,
+    FieldChange,
+    Reason,
+    SecretCreate,
+    SecretDelete,
+    SecretRotate,
+    Unchanged,
+    WebhookUpdate,
 )
-from provisioner.observe import LiveState
-from provisioner.plan import PHASE_AGENTS, PHASE_DELETES, PHASE_SECRETS, PHASE_SETTINGS, Plan, ResourceChange, digest
-from provisioner.plan_numbers import SENSITIVE, plan_numbers
+from provisioner.diff import diff_views
+from provisioner.errors import ConfigError
+from provisioner.manifest import Manifest, SipTrunkNumber, TwilioNumber
+from provisioner.plan import Plan, digest
+from provisioner.plan_numbers import plan_numbers
+from provisioner.state import SECRET_NAME_PREFIX, SENSITIVE, WORKSPACE_SCOPE, is_tool_secret, secret_scope, webhook_view
 
 WEBHOOK_ADDRESS = "workspace.pre_call_webhook"
 NOTE_TWILIO = (
@@ -47,7 +60,7 @@ def secret_address(name: str) -> str:
 KINDS = ("agent", "phone_number", "secret", "workspace")
 
 
-class UnknownTarget(Exception):
+class UnknownTarget(ConfigError):
     """A `--target` address that names nothing in the manifest or the workspace."""
 
 
@@ -60,16 +73,6 @@ class Options:
     workspace: tuple[tuple[str, str], ...] = ()
 
 
-def _desired_secrets(manifest: Manifest) -> dict[str, str]:
-    names: dict[str, str] = {}
-    if manifest.declares("pre_call_webhook"):
-        names.update(webhook_secrets(manifest.pre_call_webhook, WORKSPACE_SCOPE))
-    for agent in manifest.agents.values():
-        if isinstance(agent.pre_call_webhook, Webhook):
-            names.update(webhook_secrets(agent.pre_call_webhook, agent.id))
-    return names
-
-
 def _scope_address(manifest: Manifest) -> dict[str, str]:
     """Secret scope → the address of the change that uses it (only scopes this manifest manages)."""
     scopes = {WORKSPACE_SCOPE: WEBHOOK_ADDRESS} if manifest.declares("pre_call_webhook") else {}
@@ -79,69 +82,82 @@ def _scope_address(manifest: Manifest) -> dict[str, str]:
     return scopes
 
 
-def _secrets(manifest: Manifest, live: LiveState, opts: Options) -> list[ResourceChange]:
-    live_ids = {n: i for n, i in live.secret_ids().items() if n.startswith(SECRET_NAME_PREFIX)}
-    changes = []
-    for name in sorted(_desired_secrets(manifest)):
+def _secrets(manifest: Manifest, live: LiveState, opts: Options) -> list[Change]:
+    live_ids = {n: i for n, i in live.secret_ids().items() if is_tool_secret(n)}
+    wanted = desired.secrets(manifest)
+    changes: list[Change] = []
+    for name, ref in sorted(wanted.items()):
         view = {"name": name}
+        common: dict[str, Any] = {
+            "address": secret_address(name),
+            "kind": "secret",
+            "name": name,
+            "phase": PHASE_SECRETS,
+        }
         if name not in live_ids:
             changes.append(
-                ResourceChange(
-                    secret_address(name),
-                    "secret",
-                    name,
-                    "create",
-                    None,
-                    view,
-                    fields=(FieldChange("value", None, SENSITIVE, True),),
+                SecretCreate(
+                    **common,
+                    action="create",
+                    reason=Reason.CREATE_MISSING,
+                    after=view,
+                    fields=(FieldChange(path="value", after=SENSITIVE, sensitive=True),),
                     live_digest=digest(None),
-                    phase=PHASE_SECRETS,
+                    secret_name=name,
+                    value_ref=ref,
+                )
+            )
+            continue
+        common.update(
+            before=view,
+            after=view,
+            live_id=live_ids[name],
+            live_digest=digest(view),
+            notes=("value is write-only: not compared",),
+        )
+        if opts.rotate_secrets:
+            rotated = FieldChange(
+                path="value", before=SENSITIVE, after=SENSITIVE, sensitive=True, note="re-sent (--rotate-secrets)"
+            )
+            changes.append(
+                SecretRotate(
+                    **common,
+                    action="update",
+                    reason=Reason.UPDATE_ROTATE,
+                    fields=(rotated,),
+                    secret_id=live_ids[name],
+                    secret_name=name,
+                    value_ref=ref,
                 )
             )
         else:
-            rotate = opts.rotate_secrets
-            changes.append(
-                ResourceChange(
-                    secret_address(name),
-                    "secret",
-                    name,
-                    "update" if rotate else "no-op",
-                    view,
-                    view,
-                    fields=(FieldChange("value", SENSITIVE, SENSITIVE, True, "re-sent (--rotate-secrets)"),)
-                    if rotate
-                    else (),
-                    live_id=live_ids[name],
-                    live_digest=digest(view),
-                    phase=PHASE_SECRETS,
-                    notes=("value is write-only: not compared",),
-                )
-            )
+            changes.append(Unchanged(**common))
     scopes = _scope_address(manifest)
     for name, secret_id in sorted(live_ids.items()):
-        scope = _secret_scope(name)
-        if name not in _desired_secrets(manifest) and scope in scopes:
+        scope = secret_scope(name)
+        if name not in wanted and scope in scopes:
             view = {"name": name}
             changes.append(
-                ResourceChange(
-                    secret_address(name),
-                    "secret",
-                    name,
-                    "delete",
-                    view,
-                    None,
-                    fields=(FieldChange("", view, None),),
+                SecretDelete(
+                    address=secret_address(name),
+                    kind="secret",
+                    name=name,
+                    action="delete",
+                    reason=Reason.DELETE_UNUSED_SECRET,
+                    reason_text="no longer used by a managed webhook",
+                    before=view,
+                    fields=(FieldChange(path="", before=view, after=None),),
                     live_id=secret_id,
-                    reason="no longer used by a managed webhook",
                     live_digest=digest(view),
                     depends_on=(scopes[scope],),
                     phase=PHASE_DELETES,
+                    secret_id=secret_id,
                 )
             )
     return changes
 
 
-def _secret_deps(changes: Iterable[ResourceChange], scope: str) -> tuple[str, ...]:
+def _secret_deps(changes: Iterable[Change], scope: str) -> tuple[str, ...]:
     return tuple(
         c.address
         for c in changes
@@ -151,72 +167,91 @@ def _secret_deps(changes: Iterable[ResourceChange], scope: str) -> tuple[str, ..
     )
 
 
-def _webhook(manifest: Manifest, live: LiveState, secrets: list[ResourceChange]) -> list[ResourceChange]:
+def _webhook(manifest: Manifest, live: LiveState, secrets: list[Change]) -> list[Change]:
     if not manifest.declares("pre_call_webhook"):
         return []
-    want = {"webhook": webhook_view(manifest.pre_call_webhook, WORKSPACE_SCOPE)}
-    current = (live.settings or {}).get("conversation_initiation_client_data_webhook")
-    have = {"webhook": webhook_view(webhook_from_api(current, live.secret_names()), WORKSPACE_SCOPE)}
+    wanted = desired.workspace_webhook(manifest)
+    want, have = webhook_view(wanted), webhook_view(live.webhook)
     fields = diff_views(have, want)
+    common: dict[str, Any] = {
+        "address": WEBHOOK_ADDRESS,
+        "kind": "workspace_webhook",
+        "name": "pre_call_webhook",
+        "before": have,
+        "after": want,
+        "live_digest": digest(have),
+        "phase": PHASE_SETTINGS,
+        "depends_on": _secret_deps(secrets, WORKSPACE_SCOPE),
+    }
+    if not fields:
+        return [Unchanged(**common)]
     return [
-        ResourceChange(
-            WEBHOOK_ADDRESS,
-            "workspace_webhook",
-            "pre_call_webhook",
-            "update" if fields else "no-op",
-            have,
-            want,
-            fields=tuple(fields),
-            live_digest=digest(have),
-            phase=PHASE_SETTINGS,
-            depends_on=_secret_deps(secrets, WORKSPACE_SCOPE),
-        )
+        WebhookUpdate(**common, action="update", reason=Reason.UPDATE_DIFFERS, fields=tuple(fields), webhook=wanted)
     ]
 
 
-def _agents(manifest: Manifest, live: LiveState, earlier: list[ResourceChange]) -> list[ResourceChange]:
-    changes, seen = [], set()
+def _agents(manifest: Manifest, live: LiveState, earlier: list[Change]) -> list[Change]:
+    changes: list[Change] = []
+    seen: set[str] = set()
     webhook_changes = any(c.address == WEBHOOK_ADDRESS and c.action != "no-op" for c in earlier)
     for alias, declared in manifest.agents.items():
         if declared.id in seen:
             continue
         seen.add(declared.id)
-        raw = live.agents.get(declared.id, {})
-        have = agent_view(agent_from_api(raw, declared, live.secret_names()), declared)
-        want = agent_view(declared, declared)
+        scope = desired.agent_scope(declared)
+        want_state = desired.agent(declared)
+        have, want = live.agent(declared.id, scope).view(), want_state.view()
         fields = diff_views(have, want)
         deps = _secret_deps(earlier, declared.id)
         if declared.pre_call_webhook is True and webhook_changes:
             deps += (WEBHOOK_ADDRESS,)
+        common: dict[str, Any] = {
+            "address": agent_address(alias),
+            "kind": "agent",
+            "name": alias,
+            "before": have,
+            "after": want,
+            "live_id": declared.id,
+            "live_digest": digest(have),
+            "depends_on": deps,
+            "phase": PHASE_AGENTS,
+        }
+        if not fields:
+            changes.append(Unchanged(**common))
+            continue
+        differs = {key for key in want if have.get(key) != want.get(key)}
+        edit = AgentEdit(
+            pre_call_webhook=want_state.pre_call_webhook if "pre_call_webhook" in differs else None,
+            set_placeholders=(want_state.placeholders or ()) if "dynamic_variables" in differs else (),
+            remove_placeholders=desired.removed_placeholders(declared) if "dynamic_variables" in differs else (),
+            transfers=want_state.transfers if "transfers" in differs else None,
+            overrides=want_state.overrides if "overrides" in differs else None,
+        )
         changes.append(
-            ResourceChange(
-                agent_address(alias),
-                "agent",
-                alias,
-                "update" if fields else "no-op",
-                have,
-                want,
+            AgentUpdate(
+                **common,
+                action="update",
+                reason=Reason.UPDATE_DIFFERS,
                 fields=tuple(fields),
-                live_id=declared.id,
-                live_digest=digest(have),
-                depends_on=deps,
-                phase=PHASE_AGENTS,
+                agent_id=declared.id,
+                edit=edit,
+                scope=scope,
             )
         )
     return changes
 
 
-def _touches(change: ResourceChange, *words: str) -> bool:
+def _touches(change: Change, *words: str) -> bool:
     """A create or replace (everything is sent), or an update with a field path containing a word."""
     if change.action in ("create", "replace"):
         return True
     return any(f.sensitive or any(w in f.path for w in words) for f in change.fields)
 
 
-def _notes(manifest: Manifest, changes: list[ResourceChange]) -> list[str]:
+def _notes(manifest: Manifest, changes: list[Change]) -> list[str]:
     """The write-only notes that concern what this plan changes, each only when it applies."""
     twilio = sip = webhook_secret = False
-    secret_scopes = {_secret_scope(name) for name in _desired_secrets(manifest)}
+    secret_scopes = {secret_scope(name) for name in desired.secrets(manifest)}
     users = {address for scope, address in _scope_address(manifest).items() if scope in secret_scopes}
     for change in changes:
         if change.action in ("no-op", "delete"):
@@ -235,15 +270,11 @@ def _notes(manifest: Manifest, changes: list[ResourceChange]) -> list[str]:
     return [note for wanted, note in flags if wanted]
 
 
-def _secret_scope(name: str) -> str:
-    return name[len(SECRET_NAME_PREFIX) :].rsplit(":", 1)[0]
-
-
 def _hits(address: str, target: str) -> bool:
     return address == target or address.startswith(target + ".") or address.startswith(target + "[")
 
 
-def check_targets(changes: list[ResourceChange], targets: tuple[str, ...]) -> None:
+def check_targets(changes: list[Change], targets: tuple[str, ...]) -> None:
     """Raise `UnknownTarget` for a target that matches no address and is not a kind."""
     known = sorted(c.address for c in changes)
     for target in targets:
@@ -258,7 +289,7 @@ def check_targets(changes: list[ResourceChange], targets: tuple[str, ...]) -> No
         )
 
 
-def _targeted(changes: list[ResourceChange], targets: tuple[str, ...]) -> list[ResourceChange]:
+def _targeted(changes: list[Change], targets: tuple[str, ...]) -> list[Change]:
     """Keep the targeted addresses (exact, or a prefix such as `phone_number`) and what they depend on."""
     if not targets:
         return changes
@@ -279,7 +310,8 @@ def _targeted(changes: list[ResourceChange], targets: tuple[str, ...]) -> list[R
 
 def build_plan(manifest: Manifest, live: LiveState, opts: Options | None = None) -> Plan:
     opts = opts or Options()
-    numbers, unmanaged = plan_numbers(manifest, live, opts.rotate_secrets)
+    aliases = desired.aliases(manifest)
+    numbers, unmanaged = plan_numbers(manifest, live, opts.rotate_secrets, aliases)
     secrets = _secrets(manifest, live, opts)
     webhook = _webhook(manifest, live, secrets)
     agents = _agents(manifest, live, secrets + webhook)
@@ -296,4 +328,5 @@ def build_plan(manifest: Manifest, live: LiveState, opts: Options | None = None)
         prune=manifest.workspace.prune,
         notes=_notes(manifest, changes),
         targets=list(opts.targets),
+        agent_aliases=aliases,
     )

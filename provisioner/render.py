@@ -15,7 +15,9 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from rich.console import Console
 from rich.text import Text
 
-from provisioner.plan import FORMAT_VERSION, Plan, ResourceChange
+from provisioner.changes import Change
+from provisioner.plan import FORMAT_VERSION, Plan
+from provisioner.state import Marker
 
 if TYPE_CHECKING:
     import jinja2
@@ -55,8 +57,10 @@ _ACTIONS = {
 def value_text(value: Any) -> str:
     if value is None:
         return "null"
+    if isinstance(value, Marker):  # a placeholder the tool wrote, never a value from the manifest or API
+        return str(value)
     if isinstance(value, str):
-        return value if value.startswith("(") and value.endswith(")") else json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False)
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
@@ -95,7 +99,7 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix, value)]
 
 
-def change_lines(change: ResourceChange) -> list[tuple[str, str]]:
+def change_lines(change: Change) -> list[tuple[str, str]]:
     """(symbol, text) lines describing one change's fields."""
     lines: list[tuple[str, str]] = []
     if change.action in ("create", "delete"):
@@ -132,11 +136,11 @@ def change_lines(change: ResourceChange) -> list[tuple[str, str]]:
     return lines
 
 
-def _heading(change: ResourceChange, mode: Mode) -> str:
+def _heading(change: Change, mode: Mode) -> str:
     words = (_PLAN_WORDS if mode == "plan" else _DRIFT_WORDS)[change.action]
     text = f"# {change.address} {words}"
-    if change.reason:
-        text += f" ({change.reason})"
+    if change.reason_text:
+        text += f" ({change.reason_text})"
     return text
 
 
@@ -234,7 +238,8 @@ def plan_json(plan: Plan, *, mode: Mode = "plan", blocked: list[str] | None = No
                     }
                     for f in change.fields
                 ],
-                "reason": change.reason,
+                "reason": change.reason_text,
+                "reason_code": change.reason.value,
                 "depends_on": list(change.depends_on),
                 "notes": list(change.notes),
             }
@@ -293,7 +298,7 @@ def render_markdown(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: l
                 "symbol": _SYMBOL[change.action],
                 "address": change.address,
                 "fields": _cell(fields),
-                "reason": _cell(change.reason or ""),
+                "reason": _cell(change.reason_text or ""),
             }
         )
     details: list[str] = []

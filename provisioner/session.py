@@ -6,18 +6,21 @@ Kept out of `commands/` so it can be tested without a CLI; nothing here prints.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from provisioner import secrets
-from provisioner.client import ElevenLabsClient
+from provisioner import grammar, secrets
+from provisioner.api.client import ElevenLabsClient
+from provisioner.api.codec import request_references
+from provisioner.api.live import LiveState, Needs, observe
+from provisioner.apply import Applier, ApplyReport, StepResult
+from provisioner.changes import NumberImport, NumberUpdate, SecretCreate, SecretRotate
 from provisioner.diagnostics import Diagnostic
 from provisioner.loader import load
-from provisioner.manifest import Manifest, SipTrunkNumber, TwilioNumber, Webhook
-from provisioner.observe import LiveState, observe
+from provisioner.manifest import Manifest
 from provisioner.plan import Plan
 from provisioner.planner import Options, build_plan
 from provisioner.sandbox import DummyEnviron, sandbox_target, sandbox_transport
@@ -70,6 +73,28 @@ def open_context(
     return Context(manifest, path, digest, target, os.environ, None, warnings)
 
 
+def needs(manifest: Manifest) -> Needs:
+    """What a plan of `manifest` must read from the workspace."""
+    webhooks = manifest.declares("pre_call_webhook") or any(
+        a.pre_call_webhook is not None for a in manifest.agents.values()
+    )
+    return Needs(
+        agents=tuple((alias, a.id) for alias, a in manifest.agents.items()),
+        settings=manifest.declares("pre_call_webhook"),
+        secrets=webhooks,
+    )
+
+
+async def plan(
+    manifest: Manifest,
+    client: ElevenLabsClient,
+    options: Options | None = None,
+) -> tuple[LiveState, Plan]:
+    """Observe the workspace and plan `manifest` against it (read-only)."""
+    live = await observe(client, needs(manifest))
+    return live, build_plan(manifest, live, options)
+
+
 async def observe_and_plan(
     ctx: Context,
     client: ElevenLabsClient,
@@ -78,7 +103,6 @@ async def observe_and_plan(
     targets: tuple[str, ...] = (),
     check_targets: bool = True,
 ) -> tuple[LiveState, Plan]:
-    live = await observe(ctx.manifest, client)
     opts = Options(
         rotate_secrets=rotate_secrets,
         targets=targets,
@@ -86,30 +110,33 @@ async def observe_and_plan(
         manifest_digest=ctx.digest,
         workspace=tuple(ctx.target.describe().items()),
     )
-    return live, build_plan(ctx.manifest, live, opts)
+    return await plan(ctx.manifest, client, opts)
 
 
-def needed_references(manifest: Manifest, plan: Plan) -> list[str]:
-    """`${VAR}` names the actionable changes of `plan` will send (checked before any write)."""
-    values: list[str] = []
-    for change in plan.actionable:
-        if change.kind == "phone_number" and change.name in manifest.phone_numbers:
-            number = manifest.phone_numbers[change.name]
-            if isinstance(number, TwilioNumber):
-                creds = number.twilio
-                values += [creds.account_sid, creds.auth_token, creds.account_auth_token or ""]
-            elif isinstance(number, SipTrunkNumber) and number.sip_trunk in manifest.sip_trunks:
-                trunk = manifest.sip_trunks[number.sip_trunk]
-                for side in (trunk.outbound, trunk.inbound):
-                    if side is not None and side.credentials is not None:
-                        values.append(side.credentials.password or "")
-        elif change.kind in ("secret", "workspace_webhook", "agent"):
-            hooks: list[Webhook | None] = [manifest.pre_call_webhook]
-            hooks += [a.pre_call_webhook for a in manifest.agents.values() if isinstance(a.pre_call_webhook, Webhook)]
-            values += [v for hook in hooks if hook for v in hook.headers.values()]
+async def execute(
+    client: ElevenLabsClient,
+    planned: Plan,
+    live: LiveState,
+    resolve: Callable[[str], str],
+    progress: Callable[[StepResult, int, int], None] | None = None,
+) -> ApplyReport:
+    """Apply the actionable changes of `planned` (made against `live`)."""
+    applier = Applier(
+        client, resolve, secret_ids=live.secret_ids(), agent_aliases=planned.agent_aliases, progress=progress
+    )
+    return await applier.run(planned)
+
+
+def needed_references(planned: Plan) -> list[str]:
+    """`${VAR}` names the actionable changes of `planned` will send (checked before any write)."""
     names: list[str] = []
-    for value in values:
-        names += [n for n in secrets.references(value) if n not in names]
+    for change in planned.actionable:
+        found: list[str] = []
+        if isinstance(change, NumberImport | NumberUpdate):
+            found = request_references(change.request)
+        elif isinstance(change, SecretCreate | SecretRotate):
+            found = grammar.references(change.value_ref)
+        names += [n for n in found if n not in names]
     return names
 
 

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from provisioner.client import RetryPolicy
+from provisioner.api.client import RetryPolicy
+from provisioner.errors import ConfigError
 
 REGION_URLS = {
     "default": "https://api.elevenlabs.io",
@@ -26,7 +27,7 @@ REGION_URLS = {
 SANDBOX_URL = "sandbox://.telephony/sandbox.json"
 
 
-class WorkspaceError(Exception):
+class WorkspaceError(ConfigError):
     pass
 
 

@@ -59,14 +59,9 @@ def handled(func: Callable[..., None]) -> Callable[..., None]:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
-        import httpx
-
-        from provisioner.client import ApiError
+        from provisioner.api.client import ApiError
         from provisioner.diagnostics import ManifestInvalid
-        from provisioner.observe import AgentMissing
-        from provisioner.planfile import PlanFileError
-        from provisioner.planner import UnknownTarget
-        from provisioner.workspace import WorkspaceError
+        from provisioner.errors import BlockedBySafetyRule, StalePlan, TelephonyError
 
         try:
             func(*args, **kwargs)
@@ -81,7 +76,13 @@ def handled(func: Callable[..., None]) -> Callable[..., None]:
         except ApiError as exc:
             err(f"Error: {exc}{AUTH_HINT if exc.status in (401, 403) else ''}")
             sys.exit(int(ExitCode.ERROR))
-        except (AgentMissing, WorkspaceError, PlanFileError, UnknownTarget) as exc:
+        except StalePlan as exc:
+            err(f"Error: {exc}")
+            sys.exit(int(ExitCode.STALE_PLAN))
+        except BlockedBySafetyRule as exc:
+            err(f"Error: {exc}")
+            sys.exit(int(ExitCode.BLOCKED))
+        except TelephonyError as exc:
             err(f"Error: {exc}")
             sys.exit(int(ExitCode.ERROR))
         except BrokenPipeError:
@@ -91,10 +92,10 @@ def handled(func: Callable[..., None]) -> Callable[..., None]:
         except KeyboardInterrupt:
             err("Interrupted. Requests already sent may have been applied; `telephony plan` shows where things stand.")
             sys.exit(130)
-        except (OSError, ValueError, KeyError, httpx.HTTPError) as exc:
-            # Not expected, but still one line: a traceback in CI output helps nobody reviewing a plan.
-            logging.getLogger(__name__).debug("unexpected error", exc_info=True)
-            err(f"Error: {type(exc).__name__}: {exc} (run with -v for details)")
+        except Exception as exc:
+            # A bug, not a user error; still one line: a traceback in CI output helps nobody reviewing a plan.
+            logging.getLogger(__name__).debug("internal error", exc_info=True)
+            err(f"Error: internal error ({type(exc).__name__}): {exc} (run with -v for the traceback)")
             sys.exit(int(ExitCode.ERROR))
         sys.exit(int(ExitCode.OK))
 
@@ -285,14 +286,15 @@ def cmd_apply(
     rotate_secrets: bool,
     planfile: Path | None,
 ) -> None:
-    from provisioner.apply import Applier
+    from provisioner.errors import BlockedBySafetyRule, StalePlan
     from provisioner.planfile import read, staleness
     from provisioner.render import render_text
-    from provisioner.session import missing_references, needed_references, observe_and_plan
+    from provisioner.session import execute, missing_references, needed_references, observe_and_plan
 
     saved = read(planfile) if planfile is not None else None
     if saved is not None:
-        # The plan decides what is sent and records how the manifest was loaded.
+        # The plan decides what is sent and records how the manifest was loaded; the manifest itself
+        # is the one named on this command line (-f, default telephony.yaml), never a path from the file.
         if rotate_secrets or opts.env is not None or opts.variables:
             fail(
                 ExitCode.ERROR,
@@ -300,7 +302,7 @@ def cmd_apply(
                 "--env, --var and --rotate-secrets cannot be combined with one.",
             )
         values = saved.variables
-        opts = replace(opts, env=saved.env, path=opts.path or Path(saved.manifest_path))
+        opts = replace(opts, env=saved.env)
         rotate_secrets = saved.rotate_secrets
     else:
         values = parse_vars(opts.variables)
@@ -315,19 +317,15 @@ def cmd_apply(
             if saved is not None:
                 reasons = staleness(saved.plan, plan)
                 if reasons:
-                    fail(
-                        ExitCode.STALE_PLAN,
-                        "Error: the saved plan is stale; nothing was changed:\n"
-                        + "\n".join(f"  - {r}" for r in reasons)
-                        + "\nMake a new plan.",
-                    )
+                    raise StalePlan(reasons)
+                plan = saved.plan  # equal to the fresh plan: execute exactly what was reviewed
             blocked = plan.blocked(allow_deletes=allow_deletes, allow_replace=allow_replace)
             render_text(plan, sys.stdout, blocked=blocked)
             if not plan.has_changes:
                 return ExitCode.OK
             if blocked:
-                fail(ExitCode.BLOCKED, "Error: apply refused by a safety rule; nothing was changed.")
-            missing = missing_references(ctx, needed_references(ctx.manifest, plan))
+                raise BlockedBySafetyRule(blocked)
+            missing = missing_references(ctx, needed_references(plan))
             if missing:
                 fail(
                     ExitCode.ERROR,
@@ -336,15 +334,7 @@ def cmd_apply(
             warn_dummies(ctx)
             if saved is None:
                 confirm(auto_approve)
-            applier = Applier(
-                client,
-                ctx.manifest,
-                live,
-                ctx.resolve,
-                rotate_secrets=rotate_secrets,
-                progress=progress_printer(len(plan.actionable)),
-            )
-            report = await applier.run(plan)
+            report = await execute(client, plan, live, ctx.resolve, progress_printer(len(plan.actionable)))
             print_report(report)
             stats = client.stats
             click.echo(f"API requests: {stats.requests} ({stats.retries} retried after 429/5xx/dropped connections)")
@@ -360,6 +350,14 @@ def cmd_apply(
     code = _run(run())
     if code != ExitCode.OK:
         fail(code, "")
+
+
+def cmd_show(planfile: Path, fmt: str) -> None:
+    from provisioner.planfile import read
+    from provisioner.render import render
+
+    saved = read(planfile)
+    render(saved.plan, sys.stdout, fmt, blocked=saved.plan.blocked())
 
 
 def register(group: click.Group) -> None:
@@ -393,6 +391,14 @@ def register(group: click.Group) -> None:
     def apply(opts: Common, **kwargs: Any) -> None:
         """Apply the manifest (or a saved plan) to the workspace."""
         cmd_apply(opts, **kwargs)
+
+    @group.command("show", cls=usage.Command)
+    @click.argument("planfile", type=click.Path(path_type=Path))
+    @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+    @handled
+    def show(planfile: Path, fmt: str) -> None:
+        """Render a saved plan file as `plan --out` printed it (read-only, no API calls)."""
+        cmd_show(planfile, fmt)
 
     @group.command("drift", cls=usage.Command)
     @common

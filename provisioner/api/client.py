@@ -2,7 +2,7 @@
 
 It speaks the real API (paths and bodies from the API reference) over an injectable httpx
 transport, so the same code runs against production, the emulator on a port, or the emulator
-in-process (`--sandbox`). It returns raw JSON; `provisioner.mapping` turns that into models.
+in-process (`--sandbox`). It returns typed wire models (`provisioner.api.wire`); the codec turns those into values.
 
 Reliability rules:
 * concurrency is bounded by a semaphore (`parallelism`);
@@ -21,16 +21,20 @@ import email.utils
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from pydantic import BaseModel, RootModel, ValidationError
+
+from provisioner.api import wire
+from provisioner.errors import TelephonyError
 
 log = logging.getLogger(__name__)
 
-JSON = Any
+M = TypeVar("M", bound=BaseModel)
 NUMBERS_V1 = "/v1/convai/phone-numbers"
 NUMBERS_V2 = "/v1/convai/v2/phone-numbers"
 AGENTS = "/v1/convai/agents"
@@ -38,7 +42,7 @@ SETTINGS = "/v1/convai/settings"
 SECRETS = "/v1/convai/secrets"
 
 
-class ApiError(Exception):
+class ApiError(TelephonyError):
     """An API call failed for good. Carries the call (method + path), the status and the API's message."""
 
     def __init__(self, method: str, path: str, status: int | None, message: str) -> None:
@@ -49,6 +53,10 @@ class ApiError(Exception):
         where = f"{method} {path}"
         what = f"HTTP {status}" if status is not None else "no response"
         super().__init__(f"{where} failed ({what}): {message}")
+
+
+class ResponseShapeError(ApiError):
+    """A 2xx whose body is not what the call returns (HTML from a proxy, empty, wrong shape)."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +168,9 @@ class ElevenLabsClient:
 
     # -- transport -------------------------------------------------------------------------
 
-    async def _send_once(self, method: str, path: str, params: dict[str, Any] | None, body: JSON) -> httpx.Response:
+    async def _send_once(
+        self, method: str, path: str, params: dict[str, Any] | None, body: dict[str, Any] | None
+    ) -> httpx.Response:
         async with self._semaphore:
             self.stats.requests += 1
             kwargs: dict[str, Any] = {"params": params}
@@ -177,7 +187,7 @@ class ElevenLabsClient:
         path: str,
         *,
         params: dict[str, Any] | None = None,
-        body: JSON = None,
+        body: dict[str, Any] | None = None,
         retry_ambiguous: bool = True,
         gone_ok: bool = False,
     ) -> httpx.Response:
@@ -222,28 +232,19 @@ class ElevenLabsClient:
         log.debug("retry: method=%s path=%s attempt=%d reason=%s delay=%.2f", method, path, attempt + 1, why, delay)
         await asyncio.sleep(delay)
 
-    async def _json(self, method: str, path: str, **kwargs: Any) -> JSON:
-        response = await self.request(method, path, **kwargs)
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            return None
-
     async def create_idempotent(
         self,
         path: str,
-        body: JSON,
+        body: dict[str, Any] | None,
         lookup: Callable[[], Awaitable[str | None]],
-    ) -> tuple[str | None, JSON]:
+    ) -> tuple[str | None, httpx.Response | None]:
         """POST a create; after an ambiguous failure, `lookup()` finds the resource if the write
-        landed. Returns (existing id found by lookup, None) or (None, response JSON)."""
+        landed. Returns (existing id found by lookup, None) or (None, the response)."""
         last = _Ambiguous(None, "no attempt made")
         for attempt in range(self.retry.max_attempts):
             try:
                 response = await self.request("POST", path, body=body, retry_ambiguous=False)
-                return None, response.json() if response.content else None
+                return None, response
             except _Ambiguous as exc:
                 last = exc
                 log.debug("create: ambiguous failure path=%s reason=%s; looking up", path, exc.message)
@@ -254,12 +255,19 @@ class ElevenLabsClient:
                     await self._sleep("POST", path, attempt, None, exc.message)
         raise ApiError("POST", path, last.status, last.message)
 
+    # -- typed reads and writes -------------------------------------------------------------
+
+    async def _read(self, model: type[M], method: str, path: str, **kwargs: Any) -> M:
+        """Send and parse the body as `model`; a 2xx of another shape is a `ResponseShapeError`."""
+        response = await self.request(method, path, **kwargs)
+        return parse(model, method, path, response)
+
     # -- phone numbers ----------------------------------------------------------------------
 
-    async def list_phone_numbers(self, *, phone_number: str | None = None) -> list[JSON]:
+    async def list_phone_numbers(self, *, phone_number: str | None = None) -> list[wire.PhoneNumberResponse]:
         """Every number in the workspace, following v2 cursor pages (v1 bare array as a fallback).
         `phone_number` narrows the v2 list server-side (callers still match exactly)."""
-        numbers: list[JSON] = []
+        numbers: list[wire.PhoneNumberResponse] = []
         cursor: str | None = None
         while True:
             params: dict[str, Any] = {"page_size": 100}
@@ -268,71 +276,70 @@ class ElevenLabsClient:
             if cursor:
                 params["cursor"] = cursor
             try:
-                page = await self._json("GET", NUMBERS_V2, params=params)
+                page = await self._read(wire.PhoneNumbersPage, "GET", NUMBERS_V2, params=params)
             except ApiError as exc:
                 # An API without the v2 list (404/405) or refusing its parameters (422): the v1 bare array.
                 if exc.status in (404, 405, 422) and not numbers:
-                    listed = await self._json("GET", NUMBERS_V1)
-                    return list(listed or [])
+                    return list(await self._read(_NumberList, "GET", NUMBERS_V1))
                 raise
-            numbers.extend(page.get("phone_numbers", []))
-            cursor = page.get("next_cursor")
-            if not page.get("has_more") or not cursor:
+            numbers.extend(page.phone_numbers)
+            cursor = page.next_cursor
+            if not page.has_more or not cursor:
                 return numbers
 
-    async def find_phone_number(self, e164: str) -> JSON | None:
+    async def find_phone_number(self, e164: str) -> wire.PhoneNumberResponse | None:
         for item in await self.list_phone_numbers(phone_number=e164):
-            if item.get("phone_number") == e164:
+            if item.phone_number == e164:
                 return item
         return None
 
-    async def get_phone_number(self, phone_number_id: str) -> JSON:
-        return await self._json("GET", f"{NUMBERS_V1}/{phone_number_id}")
+    async def get_phone_number(self, phone_number_id: str) -> wire.PhoneNumberResponse:
+        return await self._read(wire.PhoneNumberResponse, "GET", f"{NUMBERS_V1}/{phone_number_id}")
 
-    async def import_phone_number(self, body: JSON) -> str:
+    async def import_phone_number(self, e164: str, body: dict[str, Any]) -> str:
         """Import a number, never twice: an ambiguous failure is resolved by looking the number up."""
-        e164 = body["phone_number"]
 
         async def lookup() -> str | None:
             found = await self.find_phone_number(e164)
-            return str(found["phone_number_id"]) if found else None
+            return found.phone_number_id if found else None
 
         existing, created = await self.create_idempotent(NUMBERS_V1, body, lookup)
         if existing is not None:
             return existing
-        return str(created["phone_number_id"])
+        assert created is not None
+        return parse(wire.CreatePhoneNumberResponse, "POST", NUMBERS_V1, created).phone_number_id
 
-    async def update_phone_number(self, phone_number_id: str, body: JSON) -> JSON:
-        return await self._json("PATCH", f"{NUMBERS_V1}/{phone_number_id}", body=body)
+    async def update_phone_number(self, phone_number_id: str, body: dict[str, Any]) -> None:
+        await self.request("PATCH", f"{NUMBERS_V1}/{phone_number_id}", body=body)
 
     async def delete_phone_number(self, phone_number_id: str) -> None:
         await self.request("DELETE", f"{NUMBERS_V1}/{phone_number_id}", gone_ok=True)
 
     # -- agents, settings, secrets ------------------------------------------------------------
 
-    async def get_agent(self, agent_id: str) -> JSON:
-        return await self._json("GET", f"{AGENTS}/{agent_id}")
+    async def get_agent(self, agent_id: str) -> wire.AgentResponse:
+        return await self._read(wire.AgentResponse, "GET", f"{AGENTS}/{agent_id}")
 
-    async def update_agent(self, agent_id: str, body: JSON) -> JSON:
-        return await self._json("PATCH", f"{AGENTS}/{agent_id}", body=body)
+    async def update_agent(self, agent_id: str, request: wire.AgentPatchRequest) -> None:
+        await self.request("PATCH", f"{AGENTS}/{agent_id}", body=request.body())
 
-    async def get_settings(self) -> JSON:
-        return await self._json("GET", SETTINGS)
+    async def get_settings(self) -> wire.SettingsResponse:
+        return await self._read(wire.SettingsResponse, "GET", SETTINGS)
 
-    async def update_settings(self, body: JSON) -> JSON:
-        return await self._json("PATCH", SETTINGS, body=body)
+    async def update_settings(self, request: wire.SettingsPatchRequest) -> None:
+        await self.request("PATCH", SETTINGS, body=request.body())
 
-    async def list_secrets(self) -> list[JSON]:
-        secrets: list[JSON] = []
+    async def list_secrets(self) -> list[wire.SecretResponse]:
+        secrets: list[wire.SecretResponse] = []
         cursor: str | None = None
         while True:
             params: dict[str, Any] = {"page_size": 100}
             if cursor:
                 params["cursor"] = cursor
-            page = await self._json("GET", SECRETS, params=params)
-            secrets.extend(page.get("secrets", []))
-            cursor = page.get("next_cursor")
-            if not cursor:
+            page = await self._read(wire.SecretsPage, "GET", SECRETS, params=params)
+            secrets.extend(page.secrets)
+            cursor = page.next_cursor
+            if not cursor or page.has_more is False:
                 return secrets
 
     async def create_secret(self, name: str, value: str) -> str:
@@ -340,22 +347,51 @@ class ElevenLabsClient:
 
         async def lookup() -> str | None:
             for secret in await self.list_secrets():
-                if secret.get("name") == name:
-                    return str(secret["secret_id"])
+                if secret.name == name:
+                    return secret.secret_id
             return None
 
         existing = await lookup()
         if existing is not None:
             await self.update_secret(existing, name, value)
             return existing
-        found, created = await self.create_idempotent(SECRETS, {"type": "new", "name": name, "value": value}, lookup)
-        return found if found is not None else str(created["secret_id"])
+        body = wire.CreateSecretRequest(name=name, value=value).body()
+        found, created = await self.create_idempotent(SECRETS, body, lookup)
+        if found is not None:
+            return found
+        assert created is not None
+        return parse(wire.CreateSecretResponse, "POST", SECRETS, created).secret_id
 
     async def update_secret(self, secret_id: str, name: str, value: str) -> None:
-        await self._json("PATCH", f"{SECRETS}/{secret_id}", body={"type": "update", "name": name, "value": value})
+        body = wire.UpdateSecretRequest(name=name, value=value).body()
+        await self.request("PATCH", f"{SECRETS}/{secret_id}", body=body)
 
     async def delete_secret(self, secret_id: str) -> None:
         await self.request("DELETE", f"{SECRETS}/{secret_id}", gone_ok=True)
+
+
+class _NumberList(RootModel[list[wire.PhoneNumberResponse]]):
+    """GET /v1/convai/phone-numbers: the v1 bare array."""
+
+    def __iter__(self) -> Iterator[wire.PhoneNumberResponse]:  # type: ignore[override]
+        return iter(self.root)
+
+
+def parse(model: type[M], method: str, path: str, response: httpx.Response) -> M:
+    """The body of a 2xx as `model`, or one `ResponseShapeError` naming the call."""
+    try:
+        data = response.json()
+    except ValueError:
+        kind = response.headers.get("content-type", "no content type")
+        raise ResponseShapeError(method, path, response.status_code, f"the body is not JSON ({kind})") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "the body"
+        raise ResponseShapeError(
+            method, path, response.status_code, f"unexpected response shape at {where}: {first.get('msg')}"
+        ) from None
 
 
 class _Ambiguous(Exception):

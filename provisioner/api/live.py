@@ -1,0 +1,136 @@
+"""Observe: read, concurrently, only what a plan needs from the live workspace, and decode it.
+
+That is every phone number (ownership needs the full list to report unmanaged numbers), each
+declared agent, the workspace settings when the workspace webhook is managed, and the workspace
+secrets when any webhook is managed (to resolve `secret_id` references and to find the tool's own
+secrets by name). `LiveState` holds decoded values only; an agent's raw sections stay inside this
+package and are decoded per scope on request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from provisioner.api import codec, wire
+from provisioner.api.client import ApiError, ElevenLabsClient
+from provisioner.state import AgentScope, AgentState, NumberState, WebhookState
+
+log = logging.getLogger(__name__)
+
+
+class AgentMissing(ApiError):
+    """A declared agent does not exist in the workspace the key reaches."""
+
+    def __init__(self, alias: str, agent_id: str) -> None:
+        super().__init__("GET", f"/v1/convai/agents/{agent_id}", 404, "not found")
+        self.alias = alias
+        self.agent_id = agent_id
+        self.args = (
+            f"agent {alias!r} ({agent_id}) does not exist in the workspace: check its id in the manifest, "
+            "and that ELEVENLABS_API_KEY and the API URL are for the workspace that has it",
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class LiveNumber:
+    phone_number_id: str
+    state: NumberState
+
+
+@dataclass(frozen=True)
+class LiveSecret:
+    secret_id: str
+    name: str
+
+
+@dataclass
+class LiveState:
+    numbers: list[LiveNumber] = field(default_factory=list)  # in the order the API listed them
+    secrets: list[LiveSecret] = field(default_factory=list)
+    webhook: WebhookState | None = None  # the workspace webhook (when settings were read)
+    _agents: dict[str, wire.AgentResponse] = field(default_factory=dict)
+
+    def secret_ids(self) -> dict[str, str]:
+        """Name → id (the first listed when a name repeats)."""
+        found: dict[str, str] = {}
+        for secret in self.secrets:
+            found.setdefault(secret.name, secret.secret_id)
+        return found
+
+    def secret_names(self) -> dict[str, str]:
+        return {s.secret_id: s.name for s in self.secrets}
+
+    def has_agent(self, agent_id: str) -> bool:
+        return agent_id in self._agents
+
+    def agent(self, agent_id: str, scope: AgentScope) -> AgentState:
+        """The managed fields of a read agent (an agent not read decodes as empty)."""
+        raw = self._agents.get(agent_id) or wire.AgentResponse(agent_id=agent_id)
+        return codec.decode_agent(raw, scope, self.secret_names())
+
+
+def decode_numbers(items: Iterable[wire.PhoneNumberResponse]) -> list[LiveNumber]:
+    return [LiveNumber(item.phone_number_id, codec.decode_number(item)) for item in items]
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What to read: declared agents (alias, id), and whether settings and secrets are needed."""
+
+    agents: tuple[tuple[str, str], ...] = ()
+    settings: bool = False
+    secrets: bool = False
+
+
+async def observe(client: ElevenLabsClient, needs: Needs) -> LiveState:
+    state = LiveState()
+    raw_numbers: list[wire.PhoneNumberResponse] = []
+    settings: list[wire.SettingsResponse] = []
+
+    async def agent(alias: str, agent_id: str) -> None:
+        try:
+            state._agents[agent_id] = await client.get_agent(agent_id)
+        except ApiError as exc:
+            if exc.status == 404:
+                raise AgentMissing(alias, agent_id) from exc
+            raise
+
+    async def numbers() -> None:
+        raw_numbers.extend(await client.list_phone_numbers())
+
+    async def read_settings() -> None:
+        settings.append(await client.get_settings())
+
+    async def secrets() -> None:
+        state.secrets = [LiveSecret(s.secret_id, s.name) for s in await client.list_secrets()]
+
+    jobs = [numbers()]
+    seen: set[str] = set()
+    for alias, agent_id in needs.agents:
+        if agent_id not in seen:
+            seen.add(agent_id)
+            jobs.append(agent(alias, agent_id))
+    if needs.settings:
+        jobs.append(read_settings())
+    if needs.secrets:
+        jobs.append(secrets())
+    try:
+        # A TaskGroup cancels the other reads when one fails, so nothing is left running.
+        async with asyncio.TaskGroup() as group:
+            for job in jobs:
+                group.create_task(job)
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    state.numbers = decode_numbers(raw_numbers)
+    if settings:
+        state.webhook = codec.decode_webhook(
+            settings[0].conversation_initiation_client_data_webhook, state.secret_names()
+        )
+    log.debug("observe: numbers=%d agents=%d", len(state.numbers), len(state._agents))
+    return state

@@ -1,0 +1,73 @@
+"""The writes apply executes, each followed by the read-back it is verified with.
+
+Every function takes the payload a typed change carries (a wire request with `${VAR}` text, or an
+owned-field edit), resolves references at the moment of sending, writes, reads the resource back
+and returns it decoded, so the caller compares canonical values and never sees JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from provisioner.api import codec, wire
+from provisioner.api.client import ElevenLabsClient
+from provisioner.state import AgentScope, AgentState, NumberState, WebhookState
+
+Resolve = Callable[[str], str]
+
+
+async def create_secret(client: ElevenLabsClient, name: str, value_ref: str, resolve: Resolve) -> str:
+    return await client.create_secret(name, resolve(value_ref))
+
+
+async def rotate_secret(client: ElevenLabsClient, secret_id: str, name: str, value_ref: str, resolve: Resolve) -> None:
+    await client.update_secret(secret_id, name, resolve(value_ref))
+
+
+async def delete_secret(client: ElevenLabsClient, secret_id: str) -> None:
+    await client.delete_secret(secret_id)
+
+
+async def update_webhook(
+    client: ElevenLabsClient, hook: WebhookState | None, secret_ids: Mapping[str, str]
+) -> WebhookState | None:
+    await client.update_settings(codec.settings_patch(hook, secret_ids))
+    settings = await client.get_settings()
+    names = {i: n for n, i in secret_ids.items()}
+    return codec.decode_webhook(settings.conversation_initiation_client_data_webhook, names)
+
+
+async def import_number(
+    client: ElevenLabsClient,
+    e164: str,
+    request: wire.ImportRequest,
+    settings: wire.UpdatePhoneNumberRequest | None,
+    resolve: Resolve,
+) -> tuple[str, NumberState]:
+    number_id = await client.import_phone_number(e164, codec.resolved_import(request, resolve))
+    if settings is not None:
+        await client.update_phone_number(number_id, settings.body())
+    return number_id, codec.decode_number(await client.get_phone_number(number_id))
+
+
+async def update_number(
+    client: ElevenLabsClient, number_id: str, request: wire.UpdatePhoneNumberRequest, resolve: Resolve
+) -> NumberState:
+    await client.update_phone_number(number_id, codec.resolved_update(request, resolve))
+    return codec.decode_number(await client.get_phone_number(number_id))
+
+
+async def delete_number(client: ElevenLabsClient, number_id: str) -> None:
+    await client.delete_phone_number(number_id)
+
+
+async def update_agent(
+    client: ElevenLabsClient, agent_id: str, edit: codec.AgentEdit, scope: AgentScope, secret_ids: Mapping[str, str]
+) -> AgentState:
+    """Read-modify-write: the body is composed from a GET made just before the PATCH."""
+    fresh = await client.get_agent(agent_id)
+    request = codec.agent_patch(edit, fresh, secret_ids)
+    if request.body():
+        await client.update_agent(agent_id, request)
+    after = await client.get_agent(agent_id)
+    return codec.decode_agent(after, scope, {i: n for n, i in secret_ids.items()})
