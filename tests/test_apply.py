@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 import yaml
+from live_helpers import plan_and_apply as run_apply
+from live_helpers import resolver
 
-from provisioner import secrets
-from provisioner.apply import Applier, ApplyReport
-from provisioner.client import ElevenLabsClient, RetryPolicy
+from provisioner.api.client import ElevenLabsClient, RetryPolicy
+from provisioner.apply import ApplyReport
 from provisioner.emulator import EmulatorTransport, FaultPlan, build_app
 from provisioner.manifest import Manifest
-from provisioner.observe import observe
 from provisioner.plan import Plan
-from provisioner.planner import build_plan
 from provisioner.render import render_text
+from provisioner.session import plan as observe_and_plan
 
 AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
 ENV = {"TOKEN": "tok-1", "PW": "pw-1", "SID": "AC" + "a" * 32, "HOOK": "hook-1"}
@@ -64,15 +64,12 @@ def manifest(text: str = MANIFEST) -> Manifest:
 async def plan_and_apply(app: Any, m: Manifest, **kwargs: Any) -> tuple[Plan, ApplyReport]:
     retry = RetryPolicy(max_attempts=2, base_delay=0, max_delay=0)
     async with ElevenLabsClient("http://emulator", "k", transport=EmulatorTransport(app), retry=retry) as client:
-        live = await observe(m, client)
-        plan = build_plan(m, live)
-        report = await Applier(client, m, live, lambda v: secrets.resolve(v, ENV), **kwargs).run(plan)
-        return plan, report
+        return await run_apply(client, m, resolver(ENV), **kwargs)
 
 
 async def replan(app: Any, m: Manifest) -> Plan:
     async with ElevenLabsClient("http://emulator", "k", transport=EmulatorTransport(app)) as client:
-        return build_plan(m, await observe(m, client))
+        return (await observe_and_plan(m, client))[1]
 
 
 @pytest.mark.anyio

@@ -11,14 +11,13 @@ from collections import Counter
 
 import pytest
 import yaml
+from live_helpers import resolver
 
-from provisioner import secrets
-from provisioner.apply import Applier
-from provisioner.client import ApiError, ElevenLabsClient, RetryPolicy
+from provisioner.api.client import ApiError, ElevenLabsClient, RetryPolicy
 from provisioner.emulator import EmulatorTransport, FaultPlan, build_app
 from provisioner.manifest import Manifest
-from provisioner.observe import observe
-from provisioner.planner import build_plan
+from provisioner.session import execute
+from provisioner.session import plan as observe_and_plan
 
 AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
 COUNT = 30
@@ -65,10 +64,10 @@ async def converge(seed: int) -> tuple[bool, Counter[str], list[str]]:
         while runs < 3:
             runs += 1
             try:
-                live = await observe(m, client)
+                live, plan = await observe_and_plan(m, client)
             except ApiError:  # an observe that gave up (the API, after retries) counts as a failed run
                 continue
-            report = await Applier(client, m, live, lambda v: secrets.resolve(v, {"TOK": "t"})).run(build_plan(m, live))
+            report = await execute(client, plan, live, resolver({"TOK": "t"}))
             if all(r.status == "applied" for r in report.results):
                 converged = True
                 break
@@ -76,7 +75,7 @@ async def converge(seed: int) -> tuple[bool, Counter[str], list[str]]:
         store = app.state.store
         numbers = Counter(n["phone_number"] for n in store.numbers.values())
         names = [s["name"] for s in store.secrets.values()]
-        remaining = build_plan(m, await observe(m, client)).actionable
+        remaining = (await observe_and_plan(m, client))[1].actionable
         return converged, numbers, names + [c.address for c in remaining]
 
 

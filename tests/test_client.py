@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from provisioner.client import ApiError, ElevenLabsClient, RetryPolicy
+from provisioner.api.client import ApiError, ElevenLabsClient, ResponseShapeError, RetryPolicy
 
 KEY = "sk-super-secret-key"
 FAST = RetryPolicy(max_attempts=4, base_delay=0.0, max_delay=0.0, max_retry_after=5.0)
@@ -30,7 +30,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         recorded.append(delay)
         await real_sleep(0)
 
-    monkeypatch.setattr("provisioner.client.asyncio.sleep", fake_sleep)
+    monkeypatch.setattr("provisioner.api.client.asyncio.sleep", fake_sleep)
     return recorded
 
 
@@ -49,7 +49,7 @@ async def test_429_honours_retry_after(sleeps: list[float]) -> None:
         return httpx.Response(200, json={"conversation_initiation_client_data_webhook": None})
 
     async with client(handler) as api:
-        assert await api.get_settings() == {"conversation_initiation_client_data_webhook": None}
+        assert (await api.get_settings()).conversation_initiation_client_data_webhook is None
     assert len(calls) == 2 and sleeps == [2.0]
     assert calls[0].headers["xi-api-key"] == KEY
 
@@ -95,7 +95,7 @@ async def test_connection_errors_are_retried(sleeps: list[float]) -> None:
         return httpx.Response(200, json={"agent_id": "agent_1"})
 
     async with client(handler) as api:
-        assert (await api.get_agent("agent_1"))["agent_id"] == "agent_1"
+        assert (await api.get_agent("agent_1")).agent_id == "agent_1"
     assert len(calls) == 3
 
 
@@ -115,7 +115,11 @@ class FakeNumbers:
                 self.drop_before -= 1
                 raise httpx.RemoteProtocolError("dropped", request=request)
             body = json.loads(request.content)
-            number = {"phone_number": body["phone_number"], "phone_number_id": f"phnum_{len(self.numbers)}"}
+            number = {
+                "phone_number": body["phone_number"],
+                "label": body["label"],
+                "phone_number_id": f"phnum_{len(self.numbers)}",
+            }
             self.numbers.append(number)
             if self.drop_after:
                 self.drop_after -= 1
@@ -135,15 +139,15 @@ class FakeNumbers:
 async def test_a_create_after_a_dropped_connection_never_duplicates(sleeps: list[float], drop: str, posts: int) -> None:
     fake = FakeNumbers(**{drop: 1})
     async with client(fake) as api:
-        number_id = await api.import_phone_number({"phone_number": "+14155550100", "label": "x"})
+        number_id = await api.import_phone_number("+14155550100", {"phone_number": "+14155550100", "label": "x"})
     assert fake.posts == posts and len(fake.numbers) == 1 and number_id == "phnum_0"
 
 
 @pytest.mark.anyio
 async def test_list_follows_v2_cursor_pages() -> None:
     pages = {
-        None: {"phone_numbers": [{"phone_number": "+1"}], "next_cursor": "c2", "has_more": True},
-        "c2": {"phone_numbers": [{"phone_number": "+2"}], "next_cursor": None, "has_more": False},
+        None: {"phone_numbers": [number("+1")], "next_cursor": "c2", "has_more": True},
+        "c2": {"phone_numbers": [number("+2")], "next_cursor": None, "has_more": False},
     }
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -151,7 +155,7 @@ async def test_list_follows_v2_cursor_pages() -> None:
         return httpx.Response(200, json=pages[request.url.params.get("cursor")])
 
     async with client(handler) as api:
-        assert [n["phone_number"] for n in await api.list_phone_numbers()] == ["+1", "+2"]
+        assert [n.phone_number for n in await api.list_phone_numbers()] == ["+1", "+2"]
 
 
 @pytest.mark.anyio
@@ -164,7 +168,7 @@ async def test_concurrency_is_bounded() -> None:
         peak = max(peak, in_flight)
         await asyncio.sleep(0.01)
         in_flight -= 1
-        return httpx.Response(200, json={})
+        return httpx.Response(200, json={"agent_id": "agent_x"})
 
     api = ElevenLabsClient("http://api.test", KEY, transport=httpx.MockTransport(handler), parallelism=3)
     async with api:
@@ -188,7 +192,23 @@ async def test_list_falls_back_to_v1_without_the_v2_endpoint() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/v1/convai/v2/phone-numbers":
             return httpx.Response(404, json={"detail": {"message": "Not Found"}})
-        return httpx.Response(200, json=[{"phone_number": "+1"}])
+        return httpx.Response(200, json=[number("+1")])
 
     async with client(handler) as api:
-        assert await api.list_phone_numbers() == [{"phone_number": "+1"}]
+        assert [n.phone_number for n in await api.list_phone_numbers()] == ["+1"]
+
+
+def number(e164: str) -> dict[str, Any]:
+    return {"phone_number": e164, "label": "L", "phone_number_id": f"phnum_{e164[1:]}", "provider": "twilio"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "body",
+    [b"<html>captive portal</html>", b"", b"[]", b"null", b'"text"', b'{"phone_numbers": [{"label": 3}]}'],
+)
+async def test_a_2xx_of_the_wrong_shape_is_one_error_naming_the_call(body: bytes) -> None:
+    async with client(lambda r: httpx.Response(200, content=body)) as api:
+        with pytest.raises(ResponseShapeError) as caught:
+            await api.list_phone_numbers()
+    assert str(caught.value).startswith("GET /v1/convai/v2/phone-numbers failed (HTTP 200): ")

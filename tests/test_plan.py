@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 import yaml
+from live_helpers import live_state
 
+from provisioner.api.live import LiveState
+from provisioner.errors import StalePlan
 from provisioner.manifest import Manifest
-from provisioner.observe import LiveState
-from provisioner.plan import Plan
 from provisioner.planfile import PlanFile, PlanFileError, read, staleness, write
 from provisioner.planner import Options, UnknownTarget, build_plan
 
@@ -50,7 +51,7 @@ def live_number(number: str, provider: str = "twilio", **extra: Any) -> dict[str
 
 
 def state(*numbers: dict[str, Any]) -> LiveState:
-    return LiveState(numbers=list(numbers), agents={AGENT: {"agent_id": AGENT}}, settings={}, secrets=[])
+    return live_state(numbers, agents=[AGENT], settings={})
 
 
 def test_fresh_workspace_plans_creates_in_apply_order() -> None:
@@ -72,7 +73,7 @@ def test_fresh_workspace_plans_creates_in_apply_order() -> None:
 def test_no_secret_value_in_a_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("TOKEN", "PW", "SID"):
         monkeypatch.setenv(name, f"value-of-{name}-9f8e")
-    blob = json.dumps(build_plan(manifest(), state(), Options(rotate_secrets=True)).to_dict())
+    blob = json.dumps(PlanFile(build_plan(manifest(), state(), Options(rotate_secrets=True)), "t.yaml").to_dict())
     assert "9f8e" not in blob  # planning never resolves a reference
     assert "(sensitive)" in blob
 
@@ -94,12 +95,12 @@ def test_provider_change_and_rotation_are_replaces() -> None:
     as_sip = live_number("+14155550100", provider="sip_trunk", livekit_stack="standard")
     plan = build_plan(manifest(), state(as_sip))
     line = plan.change("phone_number.line")
-    assert line is not None and line.action == "replace" and "provider" in (line.reason or "")
+    assert line is not None and line.action == "replace" and "provider" in (line.reason_text or "")
     assert any("--allow-replace" in r for r in plan.blocked())
     assert plan.blocked(allow_replace=True) == []
     rotated = build_plan(manifest(), state(live_number("+14155550100")), Options(rotate_secrets=True))
     line = rotated.change("phone_number.line")
-    assert line is not None and line.action == "replace" and "Twilio credentials" in (line.reason or "")
+    assert line is not None and line.action == "replace" and "Twilio credentials" in (line.reason_text or "")
 
 
 def test_an_omitted_agent_is_not_managed() -> None:
@@ -141,15 +142,33 @@ def test_plan_file_round_trip_and_staleness(tmp_path: Path) -> None:
     assert "the manifest changed since the plan was made" in staleness(saved.plan, edited)
 
 
-def test_plan_from_dict_rejects_unknown_major() -> None:
-    data = build_plan(manifest(), state()).to_dict()
-    data["format_version"] = "2.0"
-    try:
-        Plan.from_dict(data)
-    except ValueError as exc:
-        assert "format_version" in str(exc)
-    else:
-        raise AssertionError("accepted an unknown major version")
+def test_a_plan_file_of_another_major_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    write(path, PlanFile(build_plan(manifest(), state()), "telephony.yaml"))
+    data = json.loads(path.read_text())
+    data["plan_file_version"] = "3.0"
+    path.write_text(json.dumps(data))
+    with pytest.raises(PlanFileError, match="newer version of telephony"):
+        read(path)
+
+
+def test_a_plan_file_round_trips_every_change_class(tmp_path: Path) -> None:
+    plan = build_plan(manifest(prune=True, max_deletes=5), state(live_number("+14155550999")))
+    path = tmp_path / "p.json"
+    write(path, PlanFile(plan, "telephony.yaml"))
+    loaded = read(path).plan
+    assert [type(c) for c in loaded.changes] == [type(c) for c in plan.changes]
+    assert loaded.changes == plan.changes and loaded.checksum() == plan.checksum()
+
+
+def test_a_hand_edited_plan_file_is_refused_as_stale(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    write(path, PlanFile(build_plan(manifest(), state()), "telephony.yaml"))
+    text = path.read_text()
+    assert "https://crm.example.com" in text
+    path.write_text(text.replace("https://crm.example.com", "https://attacker.example"))
+    with pytest.raises(StalePlan, match="edited"):
+        read(path)
 
 
 def test_duplicate_live_entries_are_unmanaged_with_distinct_addresses() -> None:

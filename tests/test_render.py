@@ -7,9 +7,9 @@ import json
 
 import pytest
 import yaml
+from live_helpers import live_state
 
 from provisioner.manifest import Manifest
-from provisioner.observe import LiveState
 from provisioner.plan import Plan
 from provisioner.planner import build_plan
 from provisioner.render import MARKER, render, render_text
@@ -45,7 +45,7 @@ def sample_plan() -> Plan:
             "assigned_agent": None,
         },
     ]
-    return build_plan(manifest, LiveState(numbers=live, agents={AGENT: {}}, settings={}, secrets=[]))
+    return build_plan(manifest, live_state(live, agents=[AGENT], settings={}))
 
 
 def test_text_is_terraform_style_without_colour_off_a_tty() -> None:
@@ -89,7 +89,7 @@ def test_json_has_terraform_like_shape() -> None:
     out = io.StringIO()
     render(sample_plan(), out, "json")
     data = json.loads(out.getvalue())
-    assert data["format_version"] == "1.1"
+    assert data["format_version"] == "1.2"
     by_address = {c["address"]: c for c in data["resource_changes"]}
     assert by_address["phone_number.line"]["change"]["actions"] == ["update"]
     assert by_address['phone_number["+14155550999"]']["change"]["actions"] == ["delete"]
@@ -124,7 +124,7 @@ def test_markdown_stays_under_a_comment_size_for_big_plans() -> None:
             "twilio: {account_sid: '${SID}', auth_token: '${TOKEN}'}}"
         )
     manifest = Manifest.model_validate(yaml.safe_load("\n".join(lines)))
-    plan = build_plan(manifest, LiveState(numbers=[], agents={}, settings={}, secrets=[]))
+    plan = build_plan(manifest, live_state(settings={}))
     out = io.StringIO()
     render(plan, out, "markdown")
     assert len(out.getvalue()) < 65_536
@@ -141,7 +141,7 @@ def one_number_plan(live_agent: dict[str, str] | None, label: str = "New label")
         "phone_number_id": "phnum_1",
         "assigned_agent": live_agent,
     }
-    return build_plan(manifest, LiveState(numbers=[live], agents={AGENT: {}}, settings={}, secrets=[]))
+    return build_plan(manifest, live_state([live], agents=[AGENT], settings={}))
 
 
 def test_an_unassigned_agent_is_a_change_of_value_and_drift_is_worded_as_drift() -> None:

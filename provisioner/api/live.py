@@ -75,6 +75,20 @@ class LiveState:
         return codec.decode_agent(raw, scope, self.secret_names())
 
 
+def decode(
+    numbers: Iterable[wire.PhoneNumberResponse] = (),
+    agents: Iterable[wire.AgentResponse] = (),
+    settings: wire.SettingsResponse | None = None,
+    secrets: Iterable[wire.SecretResponse] = (),
+) -> LiveState:
+    """A LiveState from wire models (what `observe` reads; tests and library users build one directly)."""
+    state = LiveState(numbers=decode_numbers(numbers), secrets=[LiveSecret(s.secret_id, s.name) for s in secrets])
+    state._agents = {a.agent_id: a for a in agents}
+    if settings is not None:
+        state.webhook = codec.decode_webhook(settings.conversation_initiation_client_data_webhook, state.secret_names())
+    return state
+
+
 def decode_numbers(items: Iterable[wire.PhoneNumberResponse]) -> list[LiveNumber]:
     return [LiveNumber(item.phone_number_id, codec.decode_number(item)) for item in items]
 
