@@ -2,8 +2,8 @@
 
 These pydantic models are the single source of truth for the manifest format. The JSON Schema in
 `schemas/telephony.schema.json` is generated from them, the loader validates into them, and the
-reconciler maps live API JSON into the same models (see `provisioner.mapping`), so diffs always
-compare like with like.
+planner turns them into canonical values (`provisioner.desired`) that are compared with the
+values decoded from the API (`provisioner.api.codec`).
 
 Secret-bearing fields (Twilio credentials, SIP passwords, webhook headers) hold the *reference*
 as written in the file (`${VAR}`), never the resolved value: values are resolved only at the
@@ -23,24 +23,7 @@ Codec = Literal["G722/8000", "PCMU/8000", "PCMA/8000"]
 TransferType = Literal["conference", "sip_refer", "blind"]
 DynamicValue = str | int | float | bool
 
-# Which conversation fields a pre-call webhook may override, by the short name the manifest uses,
-# mapped to the path under platform_settings.overrides.conversation_config_override.
-OVERRIDE_PATHS: dict[str, tuple[str, ...]] = {
-    "first_message": ("agent", "first_message"),
-    "language": ("agent", "language"),
-    "max_conversation_duration_message": ("agent", "max_conversation_duration_message"),
-    "prompt": ("agent", "prompt", "prompt"),
-    "llm": ("agent", "prompt", "llm"),
-    "tool_ids": ("agent", "prompt", "tool_ids"),
-    "knowledge_base": ("agent", "prompt", "knowledge_base"),
-    "voice": ("tts", "voice_id"),
-    "tts_model": ("tts", "model_id"),
-    "stability": ("tts", "stability"),
-    "speed": ("tts", "speed"),
-    "similarity_boost": ("tts", "similarity_boost"),
-    "text_only": ("conversation", "text_only"),
-    "max_duration_seconds": ("conversation", "max_duration_seconds"),
-}
+# Conversation fields a pre-call webhook may override (their API paths: provisioner.api.codec.OVERRIDE_PATHS).
 OverrideName = Literal[
     "first_message",
     "language",

@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from provisioner import manifest as m
+from provisioner.api.codec import OVERRIDE_PATHS
 from provisioner.manifest_schema import REGENERATE, schema, schema_text
 from provisioner.templating import render
 
@@ -85,7 +86,7 @@ def test_declares_tells_null_from_absent() -> None:
 
 
 def test_override_names_match_their_paths() -> None:
-    assert set(typing.get_args(m.OverrideName)) == set(m.OVERRIDE_PATHS)
+    assert set(typing.get_args(m.OverrideName)) == set(OVERRIDE_PATHS)
 
 
 def _models() -> list[type[BaseModel]]:
