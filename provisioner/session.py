@@ -1,4 +1,4 @@
-"""What plan, apply and drift share: load the manifest, pick the workspace, observe, plan.
+"""What the CLI's plan, apply and drift share: load the manifest, pick the workspace and client.
 
 Kept out of `commands/` so it can be tested without a CLI; nothing here prints.
 """
@@ -6,23 +6,18 @@ Kept out of `commands/` so it can be tested without a CLI; nothing here prints.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from provisioner import grammar, secrets
+from provisioner import secrets
 from provisioner.api.client import ElevenLabsClient
-from provisioner.api.codec import request_references
-from provisioner.api.live import LiveState, Needs, observe
-from provisioner.apply import Applier, ApplyReport, StepResult
-from provisioner.changes import NumberImport, NumberUpdate, SecretCreate, SecretRotate
 from provisioner.diagnostics import Diagnostic
-from provisioner.loader import load
+from provisioner.library import load_manifest
 from provisioner.manifest import Manifest
-from provisioner.plan import Plan
-from provisioner.planner import Options, build_plan
+from provisioner.planner import Options
 from provisioner.sandbox import DummyEnviron, sandbox_target, sandbox_transport
 from provisioner.workspace import Target, resolve_target, retry_policy
 
@@ -41,6 +36,16 @@ class Context:
     def resolve(self, value: str) -> str:
         return secrets.resolve(value, self.environ)
 
+    def options(self, *, rotate_secrets: bool = False, targets: tuple[str, ...] = (), check: bool = True) -> Options:
+        """Planner options recording this run's manifest digest and workspace (for plan files)."""
+        return Options(
+            rotate_secrets=rotate_secrets,
+            targets=targets,
+            check_targets=check,
+            manifest_digest=self.digest,
+            workspace=tuple(self.target.describe().items()),
+        )
+
     def client(self, parallelism: int) -> ElevenLabsClient:
         base = "http://sandbox.invalid" if self.sandbox else self.target.api_url
         return ElevenLabsClient(
@@ -48,16 +53,11 @@ class Context:
         )
 
 
-def load_manifest(path: Path, env: str | None, variables: Mapping[str, str]) -> tuple[Manifest, str, list[Diagnostic]]:
-    """Load through `provisioner.loader` (templating, validation); raises `ManifestInvalid`."""
-    result = load(path, env=env, variables=dict(variables), environ=os.environ)
-    return result.manifest, "sha256:" + result.source_digest, list(result.diagnostics)
-
-
 def open_context(
     path: Path, env: str | None, variables: Mapping[str, str], *, sandbox: bool, api_url: str | None
 ) -> Context:
-    manifest, digest, warnings = load_manifest(path, env, variables)
+    loaded = load_manifest(path, env, variables)
+    manifest, digest, warnings = loaded.manifest, loaded.digest, loaded.warnings
     if sandbox:
         return Context(
             manifest,
@@ -71,80 +71,3 @@ def open_context(
         )
     target = resolve_target(api_url, manifest.workspace.region)
     return Context(manifest, path, digest, target, os.environ, None, warnings)
-
-
-def needs(manifest: Manifest) -> Needs:
-    """What a plan of `manifest` must read from the workspace."""
-    webhooks = manifest.declares("pre_call_webhook") or any(
-        a.pre_call_webhook is not None for a in manifest.agents.values()
-    )
-    return Needs(
-        agents=tuple((alias, a.id) for alias, a in manifest.agents.items()),
-        settings=manifest.declares("pre_call_webhook"),
-        secrets=webhooks,
-    )
-
-
-async def plan(
-    manifest: Manifest,
-    client: ElevenLabsClient,
-    options: Options | None = None,
-) -> tuple[LiveState, Plan]:
-    """Observe the workspace and plan `manifest` against it (read-only)."""
-    live = await observe(client, needs(manifest))
-    return live, build_plan(manifest, live, options)
-
-
-async def observe_and_plan(
-    ctx: Context,
-    client: ElevenLabsClient,
-    *,
-    rotate_secrets: bool = False,
-    targets: tuple[str, ...] = (),
-    check_targets: bool = True,
-) -> tuple[LiveState, Plan]:
-    opts = Options(
-        rotate_secrets=rotate_secrets,
-        targets=targets,
-        check_targets=check_targets,
-        manifest_digest=ctx.digest,
-        workspace=tuple(ctx.target.describe().items()),
-    )
-    return await plan(ctx.manifest, client, opts)
-
-
-async def execute(
-    client: ElevenLabsClient,
-    planned: Plan,
-    live: LiveState,
-    resolve: Callable[[str], str],
-    progress: Callable[[StepResult, int, int], None] | None = None,
-) -> ApplyReport:
-    """Apply the actionable changes of `planned` (made against `live`)."""
-    applier = Applier(
-        client, resolve, secret_ids=live.secret_ids(), agent_aliases=planned.agent_aliases, progress=progress
-    )
-    return await applier.run(planned)
-
-
-def needed_references(planned: Plan) -> list[str]:
-    """`${VAR}` names the actionable changes of `planned` will send (checked before any write)."""
-    names: list[str] = []
-    for change in planned.actionable:
-        found: list[str] = []
-        if isinstance(change, NumberImport | NumberUpdate):
-            found = request_references(change.request)
-        elif isinstance(change, SecretCreate | SecretRotate):
-            found = grammar.references(change.value_ref)
-        names += [n for n in found if n not in names]
-    return names
-
-
-def missing_references(ctx: Context, names: list[str]) -> list[str]:
-    missing = []
-    for name in names:
-        try:
-            secrets.resolve("${" + name + "}", ctx.environ)
-        except secrets.MissingSecret:
-            missing.append(name)
-    return missing

@@ -165,7 +165,7 @@ def test_valid_fixture_passes_strict(path: Path) -> None:
 
 
 def test_every_reported_code_is_documented() -> None:
-    from provisioner.commands.validate import run
+    from provisioner.library import validate as run
 
     readme = (ROOT / "README.md").read_text()
     codes = {

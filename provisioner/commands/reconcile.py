@@ -172,11 +172,11 @@ def start(opts: Common, variables: dict[str, str]) -> Context:
 
 def plan_live(ctx: Context, opts: Common, *, targets: tuple[str, ...] = ()) -> Plan:
     """Observe the workspace and plan (read-only): what plan and drift show."""
-    from provisioner.session import observe_and_plan
+    from provisioner import library
 
     async def run() -> Plan:
         async with ctx.client(opts.parallelism) as client:
-            return (await observe_and_plan(ctx, client, targets=targets))[1]
+            return await library.plan(ctx.manifest, client, ctx.options(targets=targets))
 
     return _run(run())
 
@@ -238,10 +238,9 @@ def confirm(auto_approve: bool) -> None:
         fail(ExitCode.ERROR, "Apply cancelled: nothing was changed.")
 
 
-def progress_printer(total: int) -> Callable[[StepResult, int, int], None]:
-    every = max(1, total // 10)
-
+def progress_printer() -> Callable[[StepResult, int, int], None]:
     def show(result: StepResult, done: int, total: int) -> None:
+        every = max(1, total // 10)
         if total <= 20:
             suffix = f" ({result.resource_id})" if result.resource_id and result.status == "applied" else ""
             err(f"{result.address}: {result.status}{suffix}")
@@ -286,10 +285,9 @@ def cmd_apply(
     rotate_secrets: bool,
     planfile: Path | None,
 ) -> None:
-    from provisioner.errors import BlockedBySafetyRule, StalePlan
-    from provisioner.planfile import read, staleness
+    from provisioner import library
+    from provisioner.planfile import read
     from provisioner.render import render_text
-    from provisioner.session import execute, missing_references, needed_references, observe_and_plan
 
     saved = read(planfile) if planfile is not None else None
     if saved is not None:
@@ -307,40 +305,39 @@ def cmd_apply(
     else:
         values = parse_vars(opts.variables)
     ctx = start(opts, values)
+    targets = tuple(saved.plan.targets) if saved else ()
+
+    def show(plan: Plan, blocked: list[str]) -> None:
+        render_text(plan, sys.stdout, blocked=blocked)
+
+    def approve(plan: Plan) -> None:
+        warn_dummies(ctx)
+        if saved is None:
+            confirm(auto_approve)
 
     async def run() -> ExitCode:
         async with ctx.client(opts.parallelism) as client:
-            targets = tuple(saved.plan.targets) if saved else ()
-            live, plan = await observe_and_plan(
-                ctx, client, rotate_secrets=rotate_secrets, targets=targets, check_targets=False
+            outcome = await library.apply(
+                ctx.manifest,
+                client,
+                environ=ctx.environ,
+                options=ctx.options(rotate_secrets=rotate_secrets, targets=targets, check=False),
+                saved=saved.plan if saved else None,
+                allow_deletes=allow_deletes,
+                allow_replace=allow_replace,
+                on_plan=show,
+                confirm=approve,
+                progress=progress_printer(),
             )
-            if saved is not None:
-                reasons = staleness(saved.plan, plan)
-                if reasons:
-                    raise StalePlan(reasons)
-                plan = saved.plan  # equal to the fresh plan: execute exactly what was reviewed
-            blocked = plan.blocked(allow_deletes=allow_deletes, allow_replace=allow_replace)
-            render_text(plan, sys.stdout, blocked=blocked)
-            if not plan.has_changes:
+            report = outcome.report
+            if report is None:
                 return ExitCode.OK
-            if blocked:
-                raise BlockedBySafetyRule(blocked)
-            missing = missing_references(ctx, needed_references(plan))
-            if missing:
-                fail(
-                    ExitCode.ERROR,
-                    f"Error: environment variable(s) not set: {', '.join(missing)}; nothing was changed.",
-                )
-            warn_dummies(ctx)
-            if saved is None:
-                confirm(auto_approve)
-            report = await execute(client, plan, live, ctx.resolve, progress_printer(len(plan.actionable)))
             print_report(report)
             stats = client.stats
             click.echo(f"API requests: {stats.requests} ({stats.retries} retried after 429/5xx/dropped connections)")
             code = exit_code(report)
             if code == ExitCode.OK:
-                counts = plan.counts()
+                counts = outcome.plan.counts()
                 click.echo(
                     f"Apply complete: {counts['create']} added, {counts['update']} changed, "
                     f"{counts['replace']} replaced, {counts['delete']} destroyed."

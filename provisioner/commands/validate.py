@@ -8,16 +8,13 @@ too (not click's 2): every failure of validate means "do not merge this", one co
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from provisioner.commands import usage
-from provisioner.diagnostics import Diagnostic, ManifestInvalid, has_errors, render_json, sort, summary
+from provisioner.diagnostics import Diagnostic, has_errors, render_json, summary
 from provisioner.exitcodes import ExitCode
-from provisioner.loader import declared_environments, load, read
 from provisioner.manifest_schema import schema_text
 
 
@@ -66,7 +63,9 @@ def validate(file: Path, env: str | None, var: tuple[str, ...], strict: bool, fm
     Prints every problem as FILE:LINE:COL: severity: message. Exit 0 when valid (warnings
     allowed), 1 when not. Without --env, a manifest with environments is checked in each.
     """
-    diagnostics = run(file, env=env, variables=parse_vars(var), strict=strict)
+    from provisioner.library import validate as validate_manifest
+
+    diagnostics = validate_manifest(file, env=env, variables=parse_vars(var), strict=strict)
     if fmt == "json":
         click.echo(render_json(diagnostics, file=str(file)), nl=False)
     else:
@@ -78,42 +77,6 @@ def validate(file: Path, env: str | None, var: tuple[str, ...], strict: bool, fm
 def schema() -> None:
     """Print the manifest's JSON Schema (as in schemas/telephony.schema.json)."""
     click.echo(schema_text(), nl=False)
-
-
-def run(
-    file: Path,
-    *,
-    env: str | None,
-    variables: Mapping[str, str],
-    strict: bool,
-    environ: Mapping[str, str] | None = None,
-) -> list[Diagnostic]:
-    """Every diagnostic for `file`, across each declared environment when `env` is None.
-
-    A problem found in only some environments says which ones.
-    """
-    try:  # read once: a pipe (-f /dev/stdin) or a FIFO has nothing left for a second read
-        text = read(file)
-    except ManifestInvalid as exc:
-        return sort(exc.diagnostics)
-    declared: list[str | None] = list(declared_environments(file, text))
-    names = [env] if env is not None else (declared or [None])
-    found: dict[str | None, list[Diagnostic]] = {}
-    for name in names:
-        try:
-            loaded = load(file, env=name, variables=variables, environ=environ, strict=strict, text=text)
-            found[name] = loaded.diagnostics
-        except ManifestInvalid as exc:
-            found[name] = exc.diagnostics
-    if len(found) == 1:
-        return sort(next(iter(found.values())))
-    result: list[Diagnostic] = []
-    for diagnostic in {d for diagnostics in found.values() for d in diagnostics}:
-        where = [str(name) for name, diagnostics in found.items() if diagnostic in diagnostics]
-        if len(where) < len(found):
-            diagnostic = replace(diagnostic, message=f"{diagnostic.message} (environment {', '.join(where)})")
-        result.append(diagnostic)
-    return sort(result)
 
 
 def _print_text(diagnostics: list[Diagnostic]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.plan import FORMAT_VERSION
+from provisioner.planfile import PLAN_FILE_VERSION
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,8 +75,8 @@ def test_a_plan_file_of_another_format_version(workdir: Path, version: str, word
     out = workdir / "x.plan"
     assert run(workdir, "plan", "--sandbox", "--out", str(out)).returncode == 0
     data = json.loads(out.read_text())
-    assert data["plan"]["format_version"] == FORMAT_VERSION
-    data["plan"]["format_version"] = version
+    assert data["plan_file_version"] == PLAN_FILE_VERSION
+    data["plan_file_version"] = version
     out.write_text(json.dumps(data))
     one_line_error(run(workdir, "apply", "--sandbox", "x.plan"), f"made by {word} version", "make a new plan")
 
