@@ -109,7 +109,7 @@ def write(path: Path, planfile: PlanFile) -> None:
     """Write atomically (a temporary file renamed into place); a failure leaves no partial file."""
     tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text(json.dumps(planfile.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(planfile.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:
         raise PlanFileError(f"cannot write plan file {path}: {_reason(exc)}") from exc

@@ -73,10 +73,22 @@ def validate(file: Path, env: str | None, var: tuple[str, ...], strict: bool, fm
     sys.exit(int(ExitCode.ERROR if has_errors(diagnostics) else ExitCode.OK))
 
 
-@click.command()
-def schema() -> None:
-    """Print the manifest's JSON Schema (as in schemas/telephony.schema.json)."""
-    click.echo(schema_text(), nl=False)
+@click.command(cls=usage.Command)
+@click.option(
+    "--kind",
+    type=click.Choice(["manifest", "plan-output", "plan-file"]),
+    default="manifest",
+    show_default=True,
+    help="Which schema: the manifest, `plan --format json` output, or a plan file.",
+)
+def schema(kind: str) -> None:
+    """Print a JSON Schema (as in schemas/: telephony, plan-output, plan-file)."""
+    if kind == "manifest":
+        click.echo(schema_text(), nl=False)
+        return
+    from provisioner.output_schemas import schema_text as output_schema_text
+
+    click.echo(output_schema_text(kind), nl=False)
 
 
 def _print_text(diagnostics: list[Diagnostic]) -> None:
