@@ -5,6 +5,10 @@ Each command lives in `provisioner/commands/<name>.py` and is registered here.
 
 from __future__ import annotations
 
+import logging
+import sys
+import traceback
+
 import click
 
 from provisioner import __version__
@@ -30,4 +34,13 @@ emulator_cmd.register(cli)
 
 
 def main() -> None:
-    cli(prog_name="telephony")
+    try:
+        cli(prog_name="telephony")
+    except Exception as exc:
+        # Reconciler commands map TelephonyError to exit codes themselves (commands.reconcile.handled);
+        # anything that still escapes is a bug: one line, the traceback only with -v.
+        logging.getLogger(__name__).debug("internal error", exc_info=True)
+        if "-v" in sys.argv or "--verbose" in sys.argv:
+            traceback.print_exc()
+        click.echo(f"Error: internal error ({type(exc).__name__}): {exc} (run with -v for the traceback)", err=True)
+        sys.exit(1)

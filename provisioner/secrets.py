@@ -15,6 +15,10 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 
+from provisioner.grammar import MissingSecret
+
+__all__ = ["MissingSecret"]
+
 # `${{` is Jinja and `{{` a dynamic variable: a reference needs an identifier right after `${`.
 _REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -30,17 +34,6 @@ _SECRET_FIELDS: frozenset[tuple[str, ...]] = frozenset(
 )
 # Webhook request headers whose names say they carry credentials.
 _SECRET_HEADER = re.compile(r"(?i)(auth|token|secret|api[-_]?key|password|cookie|signature|credential)")
-
-
-class MissingSecret(KeyError):
-    """A `${VAR}` without a default is not set. The message names the variable, never a value."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self.name = name
-
-    def __str__(self) -> str:
-        return f"environment variable {self.name} is not set (referenced as ${{{self.name}}})"
 
 
 def references(value: str) -> list[str]:

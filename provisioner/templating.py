@@ -28,6 +28,8 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
+from provisioner.errors import ManifestError
+
 MAX_RENDERED_CHARS = 2_000_000
 MAX_RENDER_SECONDS = 5.0
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"  # private-use code points: never in a real manifest
@@ -97,7 +99,7 @@ def _map_column(source: str, output: str, column: int) -> int:
     return min(src + column - out, len(source))
 
 
-class TemplateProblem(Exception):
+class TemplateProblem(ManifestError):
     def __init__(self, message: str, line: int, column: int, code: str) -> None:
         super().__init__(message)
         self.message, self.line, self.column, self.code = message, line, column, code

@@ -22,6 +22,8 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from provisioner.errors import ManifestError
+
 MAX_NODES = 100_000  # values after alias expansion; a large real manifest has a few thousand
 MAX_DEPTH = 32  # a manifest nests about 8 deep; deeper input would only exhaust recursion later
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -63,7 +65,7 @@ class YamlProblem:
     code: str
 
 
-class YamlError(Exception):
+class YamlError(ManifestError):
     """Parsing failed. `problems` has at least one entry."""
 
     def __init__(self, problems: Sequence[YamlProblem]) -> None:

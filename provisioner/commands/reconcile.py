@@ -15,6 +15,7 @@ so `telephony --version` and `telephony validate` do not pay for them.
 from __future__ import annotations
 
 import logging
+import traceback
 import os
 import sys
 from collections.abc import Callable, Coroutine
@@ -95,6 +96,8 @@ def handled(func: Callable[..., None]) -> Callable[..., None]:
         except Exception as exc:
             # A bug, not a user error; still one line: a traceback in CI output helps nobody reviewing a plan.
             logging.getLogger(__name__).debug("internal error", exc_info=True)
+            if logging.getLogger().isEnabledFor(logging.DEBUG):
+                traceback.print_exc()
             err(f"Error: internal error ({type(exc).__name__}): {exc} (run with -v for the traceback)")
             sys.exit(int(ExitCode.ERROR))
         sys.exit(int(ExitCode.OK))
