@@ -9,10 +9,10 @@ from provisioner.api import wire
 from provisioner.api.client import ElevenLabsClient
 from provisioner.api.live import LiveState, decode
 from provisioner.apply import ApplyReport
+from provisioner.library import execute, observe_and_plan
 from provisioner.manifest import Manifest
 from provisioner.plan import Plan
 from provisioner.planner import Options
-from provisioner.session import execute, plan
 
 
 def live_state(
@@ -37,7 +37,7 @@ async def plan_and_apply(
     options: Options | None = None,
     progress: Any = None,
 ) -> tuple[Plan, ApplyReport]:
-    live, planned = await plan(manifest, client, options)
+    live, planned = await observe_and_plan(manifest, client, options)
     return planned, await execute(client, planned, live, resolve, progress)
 
 

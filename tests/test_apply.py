@@ -13,10 +13,10 @@ from live_helpers import resolver
 from provisioner.api.client import ElevenLabsClient, RetryPolicy
 from provisioner.apply import ApplyReport
 from provisioner.emulator import EmulatorTransport, FaultPlan, build_app
+from provisioner.library import observe_and_plan
 from provisioner.manifest import Manifest
 from provisioner.plan import Plan
 from provisioner.render import render_text
-from provisioner.session import plan as observe_and_plan
 
 AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
 ENV = {"TOKEN": "tok-1", "PW": "pw-1", "SID": "AC" + "a" * 32, "HOOK": "hook-1"}

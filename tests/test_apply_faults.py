@@ -15,9 +15,8 @@ from live_helpers import resolver
 
 from provisioner.api.client import ApiError, ElevenLabsClient, RetryPolicy
 from provisioner.emulator import EmulatorTransport, FaultPlan, build_app
+from provisioner.library import execute, observe_and_plan
 from provisioner.manifest import Manifest
-from provisioner.session import execute
-from provisioner.session import plan as observe_and_plan
 
 AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
 COUNT = 30

@@ -16,8 +16,8 @@ from live_helpers import plan_and_apply, resolver
 from provisioner.api.client import ElevenLabsClient
 from provisioner.api.codec import OVERRIDE_PATHS
 from provisioner.emulator import EmulatorTransport, build_app
+from provisioner.library import observe_and_plan
 from provisioner.manifest import Manifest
-from provisioner.session import plan as observe_and_plan
 
 AGENTS = {"a": "agent_3701k3ttaq12ewp8b7qv5rfyszkz", "b": "agent_4801k3ttaq12ewp8b7qv5rfysabc"}
 words = (

@@ -153,12 +153,17 @@ def test_a_plan_file_of_another_major_version_is_refused(tmp_path: Path) -> None
 
 
 def test_a_plan_file_round_trips_every_change_class(tmp_path: Path) -> None:
-    plan = build_plan(manifest(prune=True, max_deletes=5), state(live_number("+14155550999")))
+    relabelled = live_number("+14155550101", "sip_trunk", label="Old", outbound_trunk={"address": "pbx.example.com"})
+    plan = build_plan(manifest(prune=True, max_deletes=5), state(live_number("+14155550999"), relabelled))
+    assert {type(c).__name__ for c in plan.actionable} >= {"NumberImport", "NumberUpdate", "NumberDelete"}
     path = tmp_path / "p.json"
     write(path, PlanFile(plan, "telephony.yaml"))
     loaded = read(path).plan
     assert [type(c) for c in loaded.changes] == [type(c) for c in plan.changes]
     assert loaded.changes == plan.changes and loaded.checksum() == plan.checksum()
+    # A field a change did not set stays unset: sending it as null would clear it on the API.
+    requests = [(c.address, c.request.body()) for c in plan.changes if hasattr(c, "request")]
+    assert requests and requests == [(c.address, c.request.body()) for c in loaded.changes if hasattr(c, "request")]
 
 
 def test_a_hand_edited_plan_file_is_refused_as_stale(tmp_path: Path) -> None:

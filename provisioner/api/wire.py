@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 
 class Response(BaseModel):
@@ -24,15 +24,21 @@ class Response(BaseModel):
 
 
 class Request(BaseModel):
+    """A request body. Only the fields a change set are serialised, everywhere (body, plan file,
+    checksum): an unset field and a field set to null mean different things to the API."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @model_serializer(mode="wrap")
+    def _only_set_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        # Constant discriminators (`type`, `provider`) are always sent, though never "set".
+        keep = self.model_fields_set | {tag for tag in ("type", "provider") if tag in type(self).model_fields}
+        return {key: value for key, value in data.items() if key in keep}
+
     def body(self) -> dict[str, Any]:
-        """The JSON body: only the fields that were set, and the constant `type`/`provider` tags."""
-        body = self.model_dump(mode="json", exclude_unset=True)
-        for tag in ("type", "provider"):  # constant discriminators: always sent, though never "set"
-            if tag in type(self).model_fields:
-                body[tag] = getattr(self, tag)
-        return body
+        """The JSON body."""
+        return self.model_dump(mode="json")
 
 
 # -- responses ----------------------------------------------------------------------------------

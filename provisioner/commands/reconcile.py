@@ -66,6 +66,8 @@ def handled(func: Callable[..., None]) -> Callable[..., None]:
 
         try:
             func(*args, **kwargs)
+        except click.ClickException:
+            raise  # usage errors: click prints them (commands.usage keeps them to one line)
         except Exit as exc:
             if exc.message:
                 err(exc.message)
@@ -184,8 +186,13 @@ def plan_live(ctx: Context, opts: Common, *, targets: tuple[str, ...] = ()) -> P
     return _run(run())
 
 
-def warn_dummies(ctx: Context) -> None:
-    dummied = sorted(getattr(ctx.environ, "dummied", set()))
+def warn_dummies(ctx: Context, plan: Plan) -> None:
+    """In the sandbox, name the `${VAR}`s this apply will send as dummy values (unset in the shell)."""
+    from provisioner.library import needed_references
+
+    if not ctx.sandbox:
+        return
+    dummied = sorted(name for name in needed_references(plan) if not os.environ.get(name))
     if dummied:
         err(f"Warning: sandbox: unset {', '.join(dummied)} replaced with dummy values.")
 
@@ -314,7 +321,7 @@ def cmd_apply(
         render_text(plan, sys.stdout, blocked=blocked)
 
     def approve(plan: Plan) -> None:
-        warn_dummies(ctx)
+        warn_dummies(ctx, plan)
         if saved is None:
             confirm(auto_approve)
 
