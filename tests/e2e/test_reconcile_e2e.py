@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from pydantic import TypeAdapter
 
+from provisioner.changes import AnyChange
+from provisioner.plan import Plan
 from tests.e2e.conftest import PROMPTS, SALES, SUPPORT, UNMANAGED, Cli
 from tests.e2e.manifests import FULL, numbers_manifest
 
@@ -307,3 +311,38 @@ def test_an_agent_missing_from_the_workspace_is_one_line_naming_what_to_check(cl
     [line] = [x for x in result.stderr.splitlines() if "warning:" not in x]
     assert line.startswith("Error: agent 'sales' (agent_9999k3ttaq12ewp8b7qv5rfysabc) does not exist")
     assert "ELEVENLABS_API_KEY" in line
+
+
+def test_a_plan_file_never_sends_what_the_reviewed_manifest_does_not_produce(cli: Cli) -> None:
+    cli.write(FULL)
+    assert cli("apply", "--auto-approve").returncode == 0
+    cli.write(FULL.replace("label: Sales direct", "label: Reviewed label"))
+    assert cli("plan", "--out", "reviewed.tfplan").returncode == 0
+    data = json.loads((cli.cwd / "reviewed.tfplan").read_text())
+    # A careful forger edits the request and the view, and recomputes the checksum.
+    text = json.dumps(data).replace("Reviewed label", "Forged label")
+    forged = json.loads(text)
+    forged["plan"]["checksum"] = checksum_of(forged["plan"]["changes"])
+    (cli.cwd / "forged.tfplan").write_text(json.dumps(forged))
+    refused = cli("apply", "forged.tfplan")
+    assert refused.returncode == 5, refused.stdout + refused.stderr
+    assert "phone_number.sales-direct" in refused.stderr or "differ" in refused.stderr
+    assert numbers(cli)["+14155550102"]["label"] == "Sales direct"  # nothing sent
+    # The manifest is the one named on apply's own command line, never the path in the file.
+    (cli.cwd / "other.yaml").write_text((cli.cwd / "telephony.yaml").read_text())
+    assert cli("plan", "-f", "other.yaml", "--out", "other.tfplan").returncode == 0
+    cli.write(FULL.replace("label: Sales direct", "label: Something else"))
+    assert cli("apply", "other.tfplan").returncode == 5  # telephony.yaml differs from what was reviewed
+    assert cli("apply", "-f", "other.yaml", "other.tfplan").returncode == 0
+    assert numbers(cli)["+14155550102"]["label"] == "Reviewed label"
+
+
+def checksum_of(changes: Any) -> str:
+    """The checksum the tool would compute for these (edited) changes."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return value["$marker"] if set(value) == {"$marker"} else {k: plain(v) for k, v in value.items()}
+        return [plain(v) for v in value] if isinstance(value, list) else value
+
+    return Plan(changes=list(TypeAdapter(list[AnyChange]).validate_python(plain(changes)))).checksum()
