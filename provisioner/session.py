@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from provisioner import secrets
+from provisioner import grammar, secrets
 from provisioner.client import ElevenLabsClient
 from provisioner.diagnostics import Diagnostic
 from provisioner.loader import load
@@ -109,7 +109,7 @@ def needed_references(manifest: Manifest, plan: Plan) -> list[str]:
             values += [v for hook in hooks if hook for v in hook.headers.values()]
     names: list[str] = []
     for value in values:
-        names += [n for n in secrets.references(value) if n not in names]
+        names += [n for n in grammar.references(value) if n not in names]
     return names
 
 
