@@ -274,3 +274,17 @@ agents:
     assert code == 1
     assert lines[0].startswith("telephony.yaml:6:62: error: '{{ext:1}}' is not a dynamic variable: 'ext:1'")
     assert lines[0].endswith("post_dial_digits takes DTMF digits 0-9, *, #, and w/W (a pause), or exactly {{variable}}")
+
+
+def test_a_number_punctuated_two_ways_is_declared_twice(tmp_path: Path) -> None:
+    text = """\
+version: 1
+sip_trunks:
+  pbx: {inbound: {allowed_addresses: [203.0.113.0/24]}}
+phone_numbers:
+  a: {number: "+1 415/555 0100", label: A, provider: sip_trunk, sip_trunk: pbx}
+  b: {number: "+14155550100", label: B, provider: sip_trunk, sip_trunk: pbx}
+"""
+    code, lines = _run_validate(tmp_path, text)
+    assert code == 1
+    assert "number +14155550100 is declared twice" in "\n".join(lines)

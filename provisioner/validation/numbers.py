@@ -28,7 +28,7 @@ def _numbers(context: Context) -> None:
 def _duplicates(context: Context) -> None:
     seen: dict[str, str] = {}
     for name, number in context.manifest.phone_numbers.items():
-        key = grammar.suggest_e164(number.number) or number.number
+        key = grammar.normalise_e164(number.number)  # one number however it is punctuated
         if key not in seen:
             seen[key] = name
             continue
