@@ -19,19 +19,23 @@ from urllib.parse import urlsplit
 
 from provisioner.errors import ManifestError
 
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-TWILIO_SID = re.compile(r"^(AC|SK)[0-9a-fA-F]{32}$")
+# Anchors are `\Z`, not `$`: `$` also matches before a trailing newline, and a YAML block
+# scalar (`|`) ends with one, so "+14155550100\n" would pass as a number.
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}\Z")
+TWILIO_SID = re.compile(r"^(AC|SK)[0-9a-fA-F]{32}\Z")
 # custom_sip_headers key: 1..64 chars (PhoneNumberTransfer in the API reference).
-SIP_HEADER_KEY = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$")
-SIP_HEADER_VALUE = re.compile(r"^[\x20-\x7e]{1,512}$")
+SIP_HEADER_KEY = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)*\Z")
+SIP_HEADER_VALUE = re.compile(r"^[\x20-\x7e]{1,512}\Z")
 MAX_SIP_HEADERS = 20
 MAX_SIP_HEADER_KEY = 64
-HTTP_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-DTMF = re.compile(r"^[0-9*#wW]+$")
-PROTOCOL_DISCRIMINATOR = re.compile(r"^[0-9A-Fa-f]{2}$")
-VARIABLE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+HTTP_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+DTMF = re.compile(r"^[0-9*#wW]+\Z")
+PROTOCOL_DISCRIMINATOR = re.compile(r"^[0-9A-Fa-f]{2}\Z")
+# A dynamic variable name the platform accepts (the one definition; see the {{var}} section).
+_VARIABLE_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
+VARIABLE_NAME = re.compile(rf"^{_VARIABLE_NAME}\Z")
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*\.?$")
+HOSTNAME = re.compile(rf"^(?=.{{1,253}}\Z){_LABEL}(\.{_LABEL})*\.?\Z")
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 # Variables the platform fills in on every call (dynamic variables with the system__ prefix).
@@ -170,8 +174,7 @@ def normalise_e164(value: str) -> str:
 # -- {{var}} dynamic variables -------------------------------------------------------------------
 
 # A name the platform accepts between the braces: the exact form is `{{ name }}` (spaces allowed).
-_VARIABLE_NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
-EXACT_VARIABLE = re.compile(rf"^\{{\{{\s*({_VARIABLE_NAME})\s*\}}\}}$")
+EXACT_VARIABLE = re.compile(rf"^\{{\{{\s*({_VARIABLE_NAME})\s*\}}\}}\Z")
 ANY_VARIABLE = re.compile(rf"\{{\{{\s*({_VARIABLE_NAME})\s*\}}\}}")
 # Anything that looks like `{{...}}`, valid name or not: used to warn about near misses.
 LOOKS_LIKE_VARIABLE = re.compile(r"\{\{[^{}]*\}\}")
@@ -180,6 +183,29 @@ LOOKS_LIKE_VARIABLE = re.compile(r"\{\{[^{}]*\}\}")
 def variable_text(name: str) -> str:
     """The canonical written form of a dynamic variable: `{{name}}`."""
     return "{{" + name + "}}"
+
+
+def is_variable_name(name: str) -> bool:
+    return bool(VARIABLE_NAME.match(name))
+
+
+def malformed_variables(text: str) -> list[str]:
+    """The `{{...}}` spans in `text` that hold no valid variable name (`{{desk:1}}`, `{{ a b }}`).
+
+    The platform fills in only valid names, so these reach the caller as literal text: almost
+    always a typo worth reporting.
+    """
+    return [span for span in LOOKS_LIKE_VARIABLE.findall(text) if not ANY_VARIABLE.fullmatch(span)]
+
+
+def variable_problem(text: str) -> str | None:
+    """Why the first malformed `{{...}}` in `text` is not a dynamic variable, or None."""
+    spans = malformed_variables(text)
+    if not spans:
+        return None
+    inner = spans[0][2:-2].strip()
+    what = f"'{inner}' is not a variable name" if inner else "it names no variable"
+    return f"'{spans[0]}' is not a dynamic variable: {what} (letters, digits, '_', '.' and '-')"
 
 
 # -- ${VAR} secret references --------------------------------------------------------------------
@@ -359,6 +385,34 @@ def parse_destination(to: str) -> Destination | None:
     if is_e164(text):
         return Destination(DestinationKind.PHONE, text)
     return None
+
+
+def destination_problem(to: str) -> str | None:
+    """Why `to` is not a transfer destination the API keeps, or None when it is one.
+
+    The explanation for each way `parse_destination` refuses a value, with the fix where there
+    is one; a SIP URI must also have a host.
+    """
+    parsed = parse_destination(to)
+    if parsed is not None:
+        return sip_uri_problem(parsed.value) if parsed.kind is DestinationKind.SIP_URI else None
+    text = to.strip()
+    scheme = _scheme(text)
+    rest = scheme[1] if scheme else text
+    exact = EXACT_VARIABLE.match(rest)
+    if scheme is not None and exact:  # parse_destination refuses this only for sips:
+        fix = "sip:" + variable_text(exact.group(1))
+        return f"the dynamic SIP destination holds only a variable name, so '{scheme[0]}:' would be lost; use {fix}"
+    if problem := variable_problem(rest):
+        return problem
+    if "{{" in rest or "}}" in rest:
+        form = "sip:{{variable}}" if scheme else "{{variable}}"
+        return f"'{text}' is not a transfer destination: a dynamic destination is exactly {form}, nothing around it"
+    if scheme is not None:
+        return f"'{text}' is not a SIP URI (sip:user@host)"
+    if suggest_e164(text):
+        return e164_problem(text)
+    return f"'{text}' is not a transfer destination: an E.164 number, a sip: URI, or {{{{variable}}}}"
 
 
 def destination_kind(to: str) -> str | None:

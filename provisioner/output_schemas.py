@@ -120,7 +120,7 @@ def plan_output_schema() -> dict[str, Any]:
 
 
 def plan_file_schema() -> dict[str, Any]:
-    changes = TypeAdapter(list[AnyChange]).json_schema(mode="serialization")
+    changes = TypeAdapter(list[AnyChange]).json_schema(mode="validation")
     definitions = changes.pop("$defs", {})
     return {
         "$schema": DRAFT,

@@ -17,9 +17,9 @@ from pydantic import BaseModel, Tag, ValidationError
 from pydantic_core import ErrorDetails
 
 from provisioner.diagnostics import Diagnostic, did_you_mean
+from provisioner.grammar import is_secret_field
 from provisioner.locate import SourceMap
 from provisioner.manifest import Manifest
-from provisioner.secrets import is_secret_field
 
 _NOUNS = {
     "string_type": "a string",

@@ -2,7 +2,7 @@
 
 Delimiters are chosen so the three kinds of braces never collide:
 - `${{ vars.NAME }}` and `{% for ... %}` are Jinja (comments are `${# ... #}`);
-- `${VAR}` is left for `provisioner.secrets` (no `{` follows the `${`);
+- `${VAR}` is left for `provisioner.grammar`'s references (no `{` follows the `${`);
 - `{{ name }}` is an ElevenLabs dynamic variable and passes through untouched.
 
 Line mapping: before rendering, every template line gets an invisible marker with its number at

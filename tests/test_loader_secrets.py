@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner import secrets
+from provisioner import grammar, secrets
 from provisioner.secrets import MissingSecret
 
 SECRET_VALUES = {
@@ -48,8 +48,8 @@ phone_numbers:
 
 
 def test_references() -> None:
-    assert secrets.references("Bearer ${TOKEN} and ${OTHER:-x} and ${TOKEN}") == ["TOKEN", "OTHER"]
-    assert secrets.references("${{ vars.x }} {{ dyn }} $${NOT_A_REF}") == []
+    assert grammar.references("Bearer ${TOKEN} and ${OTHER:-x} and ${TOKEN}") == ["TOKEN", "OTHER"]
+    assert grammar.references("${{ vars.x }} {{ dyn }} $${NOT_A_REF}") == []
 
 
 def test_resolve() -> None:
@@ -75,12 +75,12 @@ def test_missing_secret_names_the_variable_only() -> None:
 
 
 def test_secret_fields() -> None:
-    assert secrets.is_secret_field(("phone_numbers", "x", "twilio", "auth_token"))
-    assert secrets.is_secret_field(("sip_trunks", "pbx", "inbound", "credentials", "password"))
-    assert secrets.is_secret_field(("pre_call_webhook", "headers", "Authorization"))
-    assert secrets.is_secret_field(("agents", "a", "pre_call_webhook", "headers", "X-Api-Key"))
-    assert not secrets.is_secret_field(("pre_call_webhook", "headers", "X-Source"))
-    assert not secrets.is_secret_field(("phone_numbers", "x", "label"))
+    assert grammar.is_secret_field(("phone_numbers", "x", "twilio", "auth_token"))
+    assert grammar.is_secret_field(("sip_trunks", "pbx", "inbound", "credentials", "password"))
+    assert grammar.is_secret_field(("pre_call_webhook", "headers", "Authorization"))
+    assert grammar.is_secret_field(("agents", "a", "pre_call_webhook", "headers", "X-Api-Key"))
+    assert not grammar.is_secret_field(("pre_call_webhook", "headers", "X-Source"))
+    assert not grammar.is_secret_field(("phone_numbers", "x", "label"))
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])

@@ -15,9 +15,9 @@ so `telephony --version` and `telephony validate` do not pay for them.
 from __future__ import annotations
 
 import logging
-import traceback
 import os
 import sys
+import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, fields, replace
 from functools import wraps

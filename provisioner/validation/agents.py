@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from provisioner import grammar as formats
+from provisioner import grammar
 from provisioner.manifest import Agent, PhoneNumber, SipTrunkNumber, TransferRule, TwilioNumber
 from provisioner.validation.context import Context
 
@@ -24,6 +24,7 @@ def check(context: Context) -> None:
         _pre_call_webhook(context, path, agent)
         for index, rule in enumerate(agent.transfers or []):
             _transfer(context, (*path, "transfers", index), alias, rule, numbers)
+        _malformed_variables(context, path, agent)
         if numbers is not None:
             _variables_provided(context, path, agent, numbers)
 
@@ -51,7 +52,7 @@ def _placeholders(context: Context, path: Path, agent: Agent) -> None:
         if name.startswith("system__"):
             message = f"'{name}': the system__ prefix is reserved for the platform's own variables"
             context.error(where, message, "reserved-variable", at="key")
-        elif not formats.VARIABLE_NAME.match(name):
+        elif not grammar.VARIABLE_NAME.match(name):
             context.error(where, f"'{name}' is not a dynamic variable name", "variable-name", at="key")
 
 
@@ -76,18 +77,13 @@ def _transfer(
     context: Context, path: Path, alias: str, rule: TransferRule, numbers: dict[str, PhoneNumber] | None
 ) -> None:
     to, shown = context.value_to_check(rule.to)  # a ${VAR} is checked through its value, if set
-    kind = formats.destination_kind(to) if to is not None else None
-    if to is not None and kind is None:
-        if to != rule.to:
-            message = f"{shown} is not a transfer destination: an E.164 number or a sip: URI"
-        elif formats.suggest_e164(to):
-            message = formats.e164_problem(to)
-        else:
-            message = f"'{to}' is not a transfer destination: an E.164 number, a sip: URI, or {{{{variable}}}}"
-        context.error((*path, "to"), message, "transfer-destination")
-    elif kind == "sip_uri" and to is not None and (problem := formats.sip_uri_problem(to)):
-        context.error((*path, "to"), problem if to == rule.to else f"{shown} is not a SIP URI", "transfer-destination")
-    if kind in ("sip_uri", "sip_uri_dynamic_variable") and rule.type != "sip_refer":
+    destination = grammar.parse_destination(to) if to is not None else None
+    if to is not None and (problem := grammar.destination_problem(to)):
+        if to != rule.to:  # the value came from the environment: name it, never show it
+            problem = f"{shown} is not a transfer destination: an E.164 number or a sip: URI"
+        context.error((*path, "to"), problem, "transfer-destination")
+    sip_kinds = (grammar.DestinationKind.SIP_URI, grammar.DestinationKind.SIP_URI_VARIABLE)
+    if destination is not None and destination.kind in sip_kinds and rule.type != "sip_refer":
         message = f"a SIP URI destination needs type: sip_refer (only SIP REFER can reach a SIP URI), not {rule.type}"
         context.error((*path, "type"), message, "sip-uri-needs-refer")
     if rule.type == "sip_refer" and numbers is not None:
@@ -114,19 +110,19 @@ def _fits(
 
 
 def _sip_headers(context: Context, path: Path, headers: dict[str, str]) -> None:
-    if len(headers) > formats.MAX_SIP_HEADERS:
-        message = f"{len(headers)} SIP headers; the API accepts at most {formats.MAX_SIP_HEADERS} per transfer"
+    if len(headers) > grammar.MAX_SIP_HEADERS:
+        message = f"{len(headers)} SIP headers; the API accepts at most {grammar.MAX_SIP_HEADERS} per transfer"
         context.error(path, message, "sip-header-count", at="key")
     for key, value in headers.items():
-        if not (formats.SIP_HEADER_KEY.match(key) and len(key) <= formats.MAX_SIP_HEADER_KEY):
+        if not (grammar.SIP_HEADER_KEY.match(key) and len(key) <= grammar.MAX_SIP_HEADER_KEY):
             message = f"'{key}' is not a SIP header name (letters and digits in dash-separated words, at most 64)"
             context.error((*path, key), message, "sip-header-key", at="key")
-        if formats.exact_variable(value):
-            continue
-        if formats.variable_names(value):
+        if grammar.exact_variable(value) or grammar.malformed_variables(value):
+            continue  # a malformed {{...}} is reported by _malformed_variables
+        if grammar.variable_names(value):
             message = "only a value that is exactly {{variable}} is dynamic; this one is sent as literal text"
             context.warning((*path, key), message, "sip-header-value")
-        elif not formats.SIP_HEADER_VALUE.match(value):
+        elif not grammar.SIP_HEADER_VALUE.match(value):
             message = "a SIP header value is 1 to 512 printable ASCII characters"
             context.error((*path, key), message, "sip-header-value")
 
@@ -135,15 +131,17 @@ def _extras(
     context: Context, path: Path, alias: str, rule: TransferRule, numbers: dict[str, PhoneNumber] | None
 ) -> None:
     digits = rule.post_dial_digits
-    if digits is not None and not formats.exact_variable(digits) and not formats.DTMF.match(digits):
+    if digits is not None and not grammar.exact_variable(digits) and not grammar.DTMF.match(digits):
         message = "post_dial_digits takes DTMF digits 0-9, *, #, and w/W (a pause), or exactly {{variable}}"
+        if problem := grammar.variable_problem(digits):
+            message = f"{problem}; {message}"
         context.error((*path, "post_dial_digits"), message, "post-dial-digits")
     if digits is not None and numbers is not None and not any(isinstance(n, TwilioNumber) for n in numbers.values()):
         message = f"post_dial_digits are sent only on Twilio calls, and agent '{alias}' answers no Twilio number"
         context.warning((*path, "post_dial_digits"), message, "post-dial-digits")
     if rule.uui is not None:
         pd = rule.uui.protocol_discriminator
-        if pd is not None and not formats.PROTOCOL_DISCRIMINATOR.match(pd):
+        if pd is not None and not grammar.PROTOCOL_DISCRIMINATOR.match(pd):
             message = "protocol_discriminator: must be two hex digits, e.g. '04'"
             context.error((*path, "uui", "protocol_discriminator"), message, "uui")
         if rule.type != "sip_refer":
@@ -157,7 +155,7 @@ def _variables_provided(context: Context, path: Path, agent: Agent, numbers: dic
         return  # what this agent provides was cut for schema errors: unknown
     # A key set to null removes that placeholder: it no longer provides the variable.
     declared = {name for name, value in (agent.dynamic_variables or {}).items() if value is not None}
-    provided = declared | formats.SYSTEM_VARIABLES
+    provided = declared | grammar.SYSTEM_VARIABLES
     for number in numbers.values():
         name = getattr(number, "sip_trunk", "")
         if context.unsure("sip_trunks", name, "inbound"):
@@ -166,7 +164,7 @@ def _variables_provided(context: Context, path: Path, agent: Agent, numbers: dic
         if trunk is not None and trunk.inbound is not None:
             provided |= set(trunk.inbound.attributes_to_headers)
     for where, text in _texts(path, agent):
-        for name in formats.variable_names(text):
+        for name in grammar.variable_names(text):
             if name in provided:
                 continue
             if name.startswith("system__"):
@@ -176,6 +174,18 @@ def _variables_provided(context: Context, path: Path, agent: Agent, numbers: dic
             else:
                 message = f"'{{{{{name}}}}}' is not provided: add it to dynamic_variables (or use a pre-call webhook)"
             context.warning(where, message, "undefined-variable")
+
+
+def _malformed_variables(context: Context, path: Path, agent: Agent) -> None:
+    """A `{{...}}` that holds no valid variable name is sent as literal text: warn where it is.
+
+    `to` and `post_dial_digits` are left out: there it is an error, reported by their own rules.
+    """
+    for where, text in _texts(path, agent):
+        if where[-1] in ("to", "post_dial_digits"):
+            continue
+        if problem := grammar.variable_problem(text):
+            context.warning(where, f"{problem}; it is sent as literal text", "variable-name")
 
 
 def _texts(path: Path, agent: Agent) -> Iterator[tuple[Path, str]]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioner import secrets
+from provisioner import grammar
 from provisioner.diagnostics import Diagnostic, did_you_mean
 from provisioner.locate import At, SourceMap
 from provisioner.manifest import Manifest
@@ -55,10 +55,10 @@ class Context:
     def value_to_check(self, value: str) -> tuple[str | None, str]:
         """(value, how to name it) for a format check. A `${VAR}` reference is checked through
         the variable's value when set (skipped when not), and is then named, never shown."""
-        names = secrets.references(value)
+        names = grammar.references(value)
         if not names:
             return value, f"'{value}'"
         shown = "the value of " + ", ".join(f"${{{name}}}" for name in names)
-        if secrets.unset(value, self.environ):
+        if grammar.unset_references(value, self.environ):
             return None, shown
-        return secrets.resolve(value, self.environ), shown
+        return grammar.resolve_references(value, self.environ), shown

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provisioner import grammar as formats
+from provisioner import grammar
 from provisioner.manifest import TwilioNumber
 from provisioner.validation.context import Context, did_you_mean
 
@@ -19,16 +19,16 @@ def check(context: Context) -> None:
 def _numbers(context: Context) -> None:
     for name, number in context.manifest.phone_numbers.items():
         value, shown = context.value_to_check(number.number)
-        if value is not None and not formats.is_e164(value):
+        if value is not None and not grammar.is_e164(value):
             from_env = value != number.number
-            message = f"{shown} is not an E.164 number" if from_env else formats.e164_problem(value)
+            message = f"{shown} is not an E.164 number" if from_env else grammar.e164_problem(value)
             context.error(("phone_numbers", name, "number"), message, "e164")
 
 
 def _duplicates(context: Context) -> None:
     seen: dict[str, str] = {}
     for name, number in context.manifest.phone_numbers.items():
-        key = formats.suggest_e164(number.number) or number.number
+        key = grammar.normalise_e164(number.number)  # one number however it is punctuated
         if key not in seen:
             seen[key] = name
             continue
@@ -68,7 +68,7 @@ def _twilio(context: Context, name: str, number: TwilioNumber) -> None:
     path = ("phone_numbers", name, "twilio")
     twilio = number.twilio
     sid, shown = context.value_to_check(twilio.account_sid)
-    if sid is not None and not formats.TWILIO_SID.match(sid):
+    if sid is not None and not grammar.TWILIO_SID.match(sid):
         message = f"{shown} is not a Twilio SID: 'AC' (account) or 'SK' (API key) followed by 32 hex digits"
         context.error((*path, "account_sid"), message, "twilio-sid")
     cut = context.unsure(*path, "account_auth_token")

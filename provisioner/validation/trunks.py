@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provisioner import grammar as formats
+from provisioner import grammar
 from provisioner.manifest import InboundTrunk, OutboundTrunk, SipTrunk, SipTrunkNumber
 from provisioner.validation.context import Context
 
@@ -37,7 +37,7 @@ def _used(context: Context) -> set[str] | None:
 
 def _outbound(context: Context, path: tuple[str, ...], trunk: SipTrunk, outbound: OutboundTrunk) -> None:
     value, shown = context.value_to_check(outbound.address)
-    problem = formats.sip_address_problem(value) if value is not None else None
+    problem = grammar.sip_address_problem(value) if value is not None else None
     if problem is not None:
         from_env = value != outbound.address
         message = f"{shown} is not a host or IP (optionally :port)" if from_env else problem
@@ -68,21 +68,21 @@ def _inbound(context: Context, path: tuple[str, ...], inbound: InboundTrunk) -> 
         message = "inbound accepts calls from anyone: set allowed_addresses or credentials"
         context.warning(path, message, "inbound-open", at="key")
     for index, address in enumerate(inbound.allowed_addresses):
-        if not formats.is_network(address):
+        if not grammar.is_network(address):
             message = f"'{address}' is not an IP address or CIDR block (e.g. 203.0.113.0/24)"
             context.error((*path, "allowed_addresses", index), message, "ip-address")
     for index, number in enumerate(inbound.allowed_numbers or []):
-        if not formats.is_e164(number):
-            context.error((*path, "allowed_numbers", index), formats.e164_problem(number), "e164")
+        if not grammar.is_e164(number):
+            context.error((*path, "allowed_numbers", index), grammar.e164_problem(number), "e164")
     for index, domain in enumerate(inbound.remote_domains or []):
-        if not formats.is_hostname(domain):
+        if not grammar.is_hostname(domain):
             context.error((*path, "remote_domains", index), f"'{domain}' is not a domain name", "hostname")
     _attributes(context, (*path, "attributes_to_headers"), inbound.attributes_to_headers)
 
 
 def _headers(context: Context, path: tuple[str, ...], headers: dict[str, str]) -> None:
     for key in headers:
-        if not (formats.SIP_HEADER_KEY.match(key) and len(key) <= formats.MAX_SIP_HEADER_KEY):
+        if not (grammar.SIP_HEADER_KEY.match(key) and len(key) <= grammar.MAX_SIP_HEADER_KEY):
             message = f"'{key}' is not a SIP header name (letters and digits in dash-separated words, at most 64)"
             context.error((*path, key), message, "sip-header-key", at="key")
         elif not key.lower().startswith("x-"):
@@ -92,9 +92,9 @@ def _headers(context: Context, path: tuple[str, ...], headers: dict[str, str]) -
 
 def _attributes(context: Context, path: tuple[str, ...], mapping: dict[str, str]) -> None:
     for variable, header in mapping.items():
-        if not formats.VARIABLE_NAME.match(variable):
+        if not grammar.VARIABLE_NAME.match(variable):
             message = f"'{variable}' is not a dynamic variable name"
             context.error((*path, variable), message, "variable-name", at="key")
-        if not formats.SIP_HEADER_KEY.match(header):
+        if not grammar.SIP_HEADER_KEY.match(header):
             message = f"'{header}' is not a SIP header name (e.g. X-ElevenLabs-Caller-Id)"
             context.error((*path, variable), message, "sip-header-key")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from provisioner import grammar as formats
-from provisioner import secrets
+from provisioner import grammar
 from provisioner.locate import walk_strings
 from provisioner.manifest import Webhook
 from provisioner.validation.context import Context
@@ -24,17 +23,17 @@ def check(context: Context) -> None:
 
 def _webhook(context: Context, path: Path, webhook: Webhook) -> None:
     url, shown = context.value_to_check(webhook.url)
-    problem = formats.webhook_url_problem(url) if url is not None else None
+    problem = grammar.webhook_url_problem(url) if url is not None else None
     if problem is not None:
         context.error((*path, "url"), f"{shown} {problem}", "webhook-url")
     for name in webhook.headers:
-        if not formats.HTTP_HEADER_NAME.match(name):
+        if not grammar.HTTP_HEADER_NAME.match(name):
             context.error((*path, "headers", name), f"'{name}' is not an HTTP header name", "http-header", at="key")
 
 
 def _literal_secrets(context: Context) -> None:
     for path, value in walk_strings(context.source.data):
-        if secrets.is_secret_field(path) and not secrets.has_reference(value):
+        if grammar.is_secret_field(path) and not grammar.has_reference(value):
             field = path[-1]
             message = (
                 f"{field} holds a literal secret; write a ${{VAR}} reference (e.g. ${{{_suggest_name(path)}}}) "
@@ -54,7 +53,7 @@ def _unset_variables(context: Context) -> None:
     for path, value in walk_strings(context.source.data):
         if path and path[0] == "environments":
             continue
-        for name in secrets.unset(value, context.environ):
+        for name in grammar.unset_references(value, context.environ):
             if name not in reported:
                 reported.add(name)
                 message = f"${{{name}}} is not set; validate does not need it, but plan and apply will"
