@@ -212,3 +212,66 @@ async def test_a_2xx_of_the_wrong_shape_is_one_error_naming_the_call(body: bytes
         with pytest.raises(ResponseShapeError) as caught:
             await api.list_phone_numbers()
     assert str(caught.value).startswith("GET /v1/convai/v2/phone-numbers failed (HTTP 200): ")
+
+
+NOW = 1_800_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after-ms": "1500"}, 1.5),
+        ({"retry-after": "3"}, 3.0),
+        ({"retry-after": "Fri, 15 Jan 2027 08:00:10 GMT"}, None),  # compared with NOW below
+        ({"x-ratelimit-reset": str(int(NOW) + 7)}, 7.0),
+        ({"retry-after-ms": "soon", "retry-after": "2"}, 2.0),  # a bad header is skipped
+        ({"retry-after": "tomorrow-ish"}, None),
+        ({"retry-after": "nan"}, None),
+        ({"retry-after": "-5"}, None),
+        ({"x-ratelimit-reset": "garbage"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_delay_reads_every_header_and_ignores_garbage(headers: dict[str, str], expected: float | None) -> None:
+    from provisioner.api.client import retry_delay
+
+    found = retry_delay(headers, NOW)
+    if "GMT" in headers.get("retry-after", ""):
+        import email.utils
+
+        when = email.utils.parsedate_to_datetime(headers["retry-after"]).timestamp()
+        assert found == max(0.0, when - NOW)
+    else:
+        assert found == expected
+
+
+@pytest.mark.anyio
+async def test_408_is_retried_like_a_5xx(sleeps: list[float]) -> None:
+    responses = [httpx.Response(408), httpx.Response(200, json={"agent_id": "agent_1"})]
+    async with client(lambda r: responses.pop(0)) as api:
+        assert (await api.get_agent("agent_1")).agent_id == "agent_1"
+    assert len(sleeps) == 1
+
+
+@pytest.mark.anyio
+async def test_a_garbage_retry_header_is_never_fatal(sleeps: list[float]) -> None:
+    responses = [
+        httpx.Response(429, headers={"retry-after": "Thu, 99 Foo 20x"}),
+        httpx.Response(200, json={"agent_id": "agent_1"}),
+    ]
+    async with client(lambda r: responses.pop(0)) as api:
+        assert (await api.get_agent("agent_1")).agent_id == "agent_1"
+
+
+@pytest.mark.anyio
+async def test_the_v2_list_follows_next_cursor_when_has_more_is_omitted() -> None:
+    pages = {
+        None: {"phone_numbers": [number("+1")], "next_cursor": "c2"},
+        "c2": {"phone_numbers": [number("+2")], "next_cursor": None},
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=pages[request.url.params.get("cursor")])
+
+    async with client(handler) as api:
+        assert [n.phone_number for n in await api.list_phone_numbers()] == ["+1", "+2"]

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import math
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -82,21 +83,40 @@ class Stats:
     by_status: dict[str, int] = field(default_factory=dict)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("retry-after-ms")
-    if raw:
-        try:
-            return float(raw) / 1000
-        except ValueError:
-            pass
-    raw = response.headers.get("retry-after")
-    if not raw:
-        return None
+def _seconds(raw: str) -> float | None:
     try:
-        return float(raw)
+        value = float(raw.strip())
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(raw) if raw else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def retry_delay(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds the server asks to wait, from the first header that parses, else None.
+
+    `retry-after-ms` (milliseconds), `Retry-After` (seconds or an HTTP date), `x-ratelimit-reset`
+    (unix seconds). A value that parses as none of these is ignored, never fatal.
+    """
+    raw = headers.get("retry-after-ms")
+    if raw and (ms := _seconds(raw)) is not None:
+        return ms / 1000
+    raw = headers.get("retry-after")
+    if raw:
+        seconds = _seconds(raw)
+        if seconds is not None:
+            return seconds
+        try:
+            parsed = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return max(0.0, parsed.timestamp() - now)
+    raw = headers.get("x-ratelimit-reset")
+    if raw:
+        reset = _seconds(raw)
+        if reset is not None and reset > 1_000_000_000:  # unix seconds, not a delay
+            return max(0.0, reset - now)
+    return None
 
 
 def _message(response: httpx.Response) -> str:
@@ -130,7 +150,8 @@ def _display(url: str) -> str:
 
 
 def _retryable_status(status: int) -> bool:
-    return status == 429 or status >= 500
+    # 408: the server gave up waiting; like a 5xx the write may or may not have landed.
+    return status in (408, 429) or status >= 500
 
 
 class ElevenLabsClient:
@@ -216,7 +237,9 @@ class ElevenLabsClient:
                 raise ApiError(method, path, response.status_code, _message(response))
             if not retry_ambiguous and response.status_code != 429:
                 raise _Ambiguous(response.status_code, _message(response))
-            await self._sleep(method, path, attempt, _retry_after(response), f"HTTP {response.status_code}")
+            await self._sleep(
+                method, path, attempt, retry_delay(response.headers, time.time()), f"HTTP {response.status_code}"
+            )
             attempt += 1
 
     def _no_response(self, exc: httpx.TransportError) -> str:
@@ -284,7 +307,8 @@ class ElevenLabsClient:
                 raise
             numbers.extend(page.phone_numbers)
             cursor = page.next_cursor
-            if not page.has_more or not cursor:
+            # `has_more` is optional (the SDK marks it so): the cursor alone says whether to go on.
+            if not cursor or page.has_more is False:
                 return numbers
 
     async def find_phone_number(self, e164: str) -> wire.PhoneNumberResponse | None:
