@@ -5,28 +5,20 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from provisioner.manifest_schema import schema_text
+from tests.helpers import cli_command, cli_env, run_cli
 
 ROOT = Path(__file__).parent.parent
 MANIFESTS = [ROOT / "telephony.yaml", *sorted((ROOT / "examples").glob("*.yaml"))]
 
 
 def telephony(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME")}
-    base["PYTHONPATH"] = str(ROOT)  # this checkout's code, even when run from another directory
-    return subprocess.run(
-        [sys.executable, "-m", "provisioner", *args],
-        cwd=cwd,
-        env={**base, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    # Only PATH and HOME from this shell: no ${VAR} a developer happens to have set.
+    return run_cli(*args, cwd=cwd, env=cli_env(minimal=True, **(env or {})), timeout=60)
 
 
 @pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)
@@ -147,23 +139,15 @@ def test_env_on_a_file_without_environments(tmp_path: Path) -> None:
 def test_a_manifest_on_stdin_is_read_once(tmp_path: Path) -> None:
     # validate reads the file for its environments and then to load it: a pipe has one read.
     text = "version: 1\nenvironments: {a: {vars: {}}, b: {vars: {}}}\nagents: {s: {id: agent_1}}\n"
-    result = subprocess.run(
-        [sys.executable, "-m", "provisioner", "validate", "-f", "/dev/stdin"],
-        input=text,
-        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli("validate", "-f", "/dev/stdin", input=text, env=cli_env(minimal=True), timeout=60)
     assert (result.returncode, result.stdout) == (0, "valid: 0 errors, 0 warnings\n")
 
 
 def test_a_fifo_is_read_once(tmp_path: Path) -> None:
     fifo = tmp_path / "manifest.fifo"
     os.mkfifo(fifo)
-    command = [sys.executable, "-m", "provisioner", "validate", "-f", str(fifo)]
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)}
-    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as process:
+    command = cli_command("validate", "-f", str(fifo))
+    with subprocess.Popen(command, env=cli_env(minimal=True), stdout=subprocess.PIPE, text=True) as process:
         fifo.write_text("version: 1\n")  # blocks until validate opens the FIFO
         output, _ = process.communicate(timeout=60)  # a second open would wait for a writer forever
     assert (process.returncode, output) == (0, "valid: 0 errors, 0 warnings\n")

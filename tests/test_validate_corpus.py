@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from provisioner.cli import cli
+from tests.helpers import cli_env, run_cli
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -48,9 +48,7 @@ SUBPROCESS = {
 
 
 def _clean_environ() -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "SYSTEMROOT")}
-    # This checkout's code, whatever `pip install -e` last pointed the package at:
-    return {**keep, **ENVIRON, "PYTHONPATH": str(ROOT)}
+    return cli_env(minimal=True, **ENVIRON)
 
 
 def _in_process(path: Path, *args: str) -> tuple[int, str]:
@@ -67,8 +65,7 @@ def _in_process(path: Path, *args: str) -> tuple[int, str]:
 
 
 def _subprocess(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "provisioner", "validate", "-f", path.name, *args]
-    return subprocess.run(command, cwd=path.parent, env=_clean_environ(), capture_output=True, text=True, timeout=60)
+    return run_cli("validate", "-f", path.name, *args, cwd=path.parent, env=_clean_environ(), timeout=60)
 
 
 def test_the_corpus_is_large_enough() -> None:
