@@ -12,13 +12,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from provisioner import secrets
-from provisioner.apply import Applier
-from provisioner.client import ElevenLabsClient
-from provisioner.emulator import EmulatorTransport, build_app
+from provisioner.emulator import build_app
 from provisioner.manifest import OVERRIDE_PATHS, Manifest
-from provisioner.observe import observe
-from provisioner.planner import build_plan
+from tests import helpers
 
 AGENTS = {"a": "agent_3701k3ttaq12ewp8b7qv5rfyszkz", "b": "agent_4801k3ttaq12ewp8b7qv5rfysabc"}
 words = (
@@ -112,13 +108,10 @@ def manifests(draw: st.DrawFn) -> dict[str, Any]:
 
 async def apply_then_replan(manifest: Manifest) -> list[str]:
     app = build_app(seed={"agents": [{"agent_id": i, "name": a} for a, i in AGENTS.items()]})
-    async with ElevenLabsClient("http://emulator", "k", transport=EmulatorTransport(app)) as client:
-        live = await observe(manifest, client)
-        report = await Applier(client, manifest, live, lambda v: secrets.resolve(v, {"PW": "pw", "TOK": "tok"})).run(
-            build_plan(manifest, live)
-        )
+    async with helpers.emulator_client(app) as client:
+        _, report = await helpers.plan_and_apply(client, manifest, {"PW": "pw", "TOK": "tok"})
         problems = [f"{r.address}: {r.status} {r.message}" for r in report.results if r.status != "applied"]
-        again = build_plan(manifest, await observe(manifest, client))
+        again = await helpers.replan(client, manifest)
         return problems + [f"{c.address}: {[f.path for f in c.fields]}" for c in again.actionable]
 
 
