@@ -15,6 +15,11 @@ thin pytest fixtures around them.
   (base URL `http://emulator`, api key set); use it in `@pytest.mark.anyio` tests.
 - `openapi`: validates a response body against the official spec in `tests/data/`
   (`openapi.validate(method, path, status, body)`; raises `jsonschema.ValidationError`).
+
+Lanes: a test that uses `emulator_server` or `start_emulator` (a real server process) is marked
+`e2e` here, so `pytest -m "not e2e and not slow"` (the quick lane, under 30 s) leaves it out.
+When `-m` deselects `e2e`, the modules in `E2E_ONLY` are not even collected: building the
+schemathesis suite alone takes ~10 s at collection.
 """
 
 from __future__ import annotations
@@ -34,6 +39,42 @@ from provisioner.emulator import build_app
 from provisioner.emulator.testing import API_KEY, EmulatorServer, inprocess_client, start_server
 
 __all__ = ["API_KEY", "EmulatorServer", "OpenApiValidator"]
+
+
+REAL_SERVER_FIXTURES = frozenset({"emulator_server", "emulator_server_session", "start_emulator"})
+HERE = Path(__file__).parent
+E2E_ONLY = frozenset({HERE / "e2e", HERE / "test_emulator_schemathesis.py"})
+
+
+def deselects_e2e(config: pytest.Config) -> bool:
+    """True if the `-m` expression leaves out every test marked `e2e` (whatever its other marks)."""
+    markexpr = config.getoption("markexpr", "")
+    if not markexpr:
+        return False
+    from _pytest.mark.expression import Expression  # the parser `-m` itself uses
+
+    try:
+        expression = Expression.compile(markexpr)
+
+        def marked(*marks: str) -> Callable[..., bool]:
+            return lambda name, **_: name in marks
+
+        return not (expression.evaluate(marked("e2e")) or expression.evaluate(marked("e2e", "slow")))
+    except Exception:  # an expression pytest will reject itself, with a better message
+        return False
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if collection_path in E2E_ONLY and deselects_e2e(config):
+        return True
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if REAL_SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

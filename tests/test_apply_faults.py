@@ -18,6 +18,8 @@ from provisioner.emulator.testing import inprocess_controls
 from provisioner.manifest import Manifest
 from tests import helpers
 
+pytestmark = pytest.mark.slow  # 12 fault seeds, each a full apply of 30 numbers
+
 AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
 COUNT = 30
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provisioner.emulator import build_app
 from provisioner.manifest import OVERRIDE_PATHS, Manifest
 from tests import helpers
+
+pytestmark = pytest.mark.slow  # property-based: hundreds of generated examples
 
 AGENTS = {"a": "agent_3701k3ttaq12ewp8b7qv5rfyszkz", "b": "agent_4801k3ttaq12ewp8b7qv5rfysabc"}
 words = (

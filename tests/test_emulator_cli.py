@@ -51,6 +51,7 @@ def test_clean_shutdown_exits_zero(start_emulator: Callable[..., EmulatorServer]
     assert server.stop(sig) == 0
 
 
+@pytest.mark.slow
 def test_refuses_non_loopback_without_allow_remote() -> None:
     result = run_cli("emulator", "serve", "--host", "0.0.0.0", "--port", "0", timeout=30)
     assert result.returncode == 1

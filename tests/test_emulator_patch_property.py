@@ -6,10 +6,13 @@ from typing import Any
 
 import anyio
 import httpx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provisioner.emulator import EmulatorTransport, build_app
+
+pytestmark = pytest.mark.slow  # property-based: hundreds of generated examples
 
 AGENTS = ("agent_a", "agent_b")
 

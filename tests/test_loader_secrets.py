@@ -81,6 +81,7 @@ def test_secret_fields() -> None:
     assert not secrets.is_secret_field(("phone_numbers", "x", "label"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_no_secret_value_reaches_validate_output(tmp_path: Path, fmt: str) -> None:
     (tmp_path / "telephony.yaml").write_text(MANIFEST)

@@ -116,6 +116,7 @@ def test_drift_mode_words() -> None:
     assert "look the same" in out.getvalue()
 
 
+@pytest.mark.slow
 def test_markdown_stays_under_a_comment_size_for_big_plans() -> None:
     lines = ["version: 1", "phone_numbers:"]
     for i in range(2000):

@@ -81,6 +81,7 @@ def test_invalid_manifest_gives_its_located_messages(path: Path) -> None:
     assert output.startswith(f"{path.name}:")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SUBPROCESS))
 def test_real_cli_reports_without_traceback(name: str) -> None:
     path = FIXTURES / "invalid" / f"{name}.yaml"
@@ -100,6 +101,7 @@ def test_warnings_pass_unless_strict(path: Path) -> None:
     assert strict_output.count(": error: ") == output.count(": warning: ")
 
 
+@pytest.mark.slow
 def test_huge_file_fails_fast_with_a_located_error(tmp_path: Path) -> None:
     huge = tmp_path / "huge.yaml"
     line = 'label: "' + "x" * 100 + '"\n'
@@ -114,6 +116,7 @@ def test_huge_file_fails_fast_with_a_located_error(tmp_path: Path) -> None:
     assert result.returncode == 1
 
 
+@pytest.mark.slow
 def test_large_but_allowed_file_loads_quickly(tmp_path: Path) -> None:
     lines = ["version: 1", "sip_trunks:", "  pbx:", "    inbound: {allowed_addresses: [203.0.113.0/24]}"]
     lines.append("phone_numbers:")
