@@ -24,6 +24,9 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's `provisioner`
+from provisioner.emulator.testing import start_server
+
 API_KEY = "bench-key"
 
 
@@ -44,16 +47,6 @@ def seed_file(directory: Path, count: int) -> Path:
     path = directory / f"seed-{count}.json"
     path.write_text(json.dumps({"agents": [{"agent_id": "agent_bench", "name": "Bench"}], "phone_numbers": numbers}))
     return path
-
-
-def start(seed: Path) -> tuple[subprocess.Popen[str], str]:
-    cmd = [sys.executable, "-m", "provisioner", "emulator", "serve", "--port", "0", "--api-key", API_KEY]
-    proc = subprocess.Popen([*cmd, "--seed", str(seed)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("Emulator listening on "):
-            return proc, line.split()[-1]
-    raise RuntimeError("emulator did not start")
 
 
 def run_wrk(url: str, duration: int, connections: int) -> float:
@@ -105,17 +98,14 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         for count in (1_000, 10_000):
-            proc, url = start(seed_file(Path(tmp), count))
-            try:
-                with httpx.Client(base_url=url, headers={"xi-api-key": API_KEY}) as client:
+            with start_server("--seed", str(seed_file(Path(tmp), count)), api_key=API_KEY) as server:
+                url = server.url
+                with server.client() as client:
                     listed = client.get("/v1/convai/phone-numbers")
                     one = listed.json()[count // 2]["phone_number_id"]
                     size = len(listed.content)
                 get_rps = drive(f"{url}/v1/convai/phone-numbers/{one}", args.duration, args.connections)
                 list_rps = drive(f"{url}/v1/convai/phone-numbers", args.duration, min(args.connections, 8))
-            finally:
-                proc.terminate()
-                proc.wait(10)
             print(
                 f"{count:>6} numbers: single-number GET {get_rps:8.0f} req/s | "
                 f"v1 list ({size / 1e6:.1f} MB) {list_rps:6.1f} req/s"

@@ -5,7 +5,7 @@ this measures observe (paged list, agents, settings) + normalise + diff + plan, 
 plan job or the nightly drift job does. octoDNS, the closest anchor, plans a zone of ~1,000
 records in a few seconds against a real provider; the target here is well under that.
 
-    python benchmarks/plan.py [--sizes 200,1000] [--repeat 3]     (after pip install -e '.[test]')
+    python benchmarks/plan.py [--sizes 200,1000] [--repeat 3]     (after pip install -e '.[sandbox]')
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 REPO = str(Path(__file__).resolve().parents[1])
-sys.path.insert(0, REPO)
-from tests.conftest import launch_emulator  # noqa: E402  (the test suite's emulator launcher: needs '.[test]')
+sys.path.insert(0, REPO)  # this checkout's `provisioner`, also for the CLI runs below
+from provisioner.emulator.testing import start_server  # noqa: E402
 
 AGENTS = ["agent_3701k3ttaq12ewp8b7qv5rfyszkz", "agent_4801k3ttaq12ewp8b7qv5rfysabc"]
 
@@ -69,16 +69,14 @@ def main() -> None:
             root = Path(tmp)
             (root / "seed.json").write_text(json.dumps(seed(count)))
             (root / "telephony.yaml").write_text(manifest(count))
-            server = launch_emulator(["--seed", str(root / "seed.json")], api_key="bench", cwd=Path(REPO))
-            url = server.url
-            env = {
-                **os.environ,
-                "ELEVENLABS_API_KEY": "bench",
-                "ELEVENLABS_BASE_URL": url,
-                "NO_COLOR": "1",
-                "PYTHONPATH": REPO,
-            }
-            try:
+            with start_server("--seed", str(root / "seed.json"), api_key="bench") as server:
+                env = {
+                    **os.environ,
+                    "ELEVENLABS_API_KEY": "bench",
+                    "ELEVENLABS_BASE_URL": server.url,
+                    "NO_COLOR": "1",
+                    "PYTHONPATH": REPO,
+                }
                 times = []
                 for _ in range(args.repeat):
                     started = time.perf_counter()
@@ -94,8 +92,6 @@ def main() -> None:
                         raise SystemExit(
                             f"plan exited {result.returncode}: {result.stdout[-500:]}{result.stderr[-500:]}"
                         )
-            finally:
-                server.stop()
         print(
             f"no-op plan, {count:>5} numbers: best {min(times):.2f}s, median {sorted(times)[len(times) // 2]:.2f}s "
             f"(whole CLI run: Python start, load, observe, diff, render)"

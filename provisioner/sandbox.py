@@ -3,6 +3,9 @@
 A new sandbox starts with the agents the manifest names (agents are authored elsewhere, so the
 emulator would not know them), and `${VAR}` references that are not set resolve to dummy values
 there, with a warning, so the quick start needs no real credentials.
+
+The emulator is the optional extra `telephony[sandbox]` (FastAPI, uvicorn): without it,
+`require_emulator` raises `SandboxUnavailable`, which the CLI prints as one `Error:` line.
 """
 
 from __future__ import annotations
@@ -20,10 +23,37 @@ from provisioner.workspace import SANDBOX_URL, Target, WorkspaceError
 log = logging.getLogger(__name__)
 STATE_FILE = Path(".telephony/sandbox.json")
 SANDBOX_KEY = "sandbox"
+INSTALL_HINT = "pip install 'telephony[sandbox]'"
+
+
+class SandboxUnavailable(WorkspaceError):
+    """The emulator's dependencies (the `sandbox` extra) are not installed."""
+
+    def __init__(self, feature: str = "--sandbox") -> None:
+        super().__init__(f"{feature} needs the emulator: {INSTALL_HINT}")
+        self.feature = feature
+
+
+def require_emulator(feature: str = "--sandbox", *, server: bool = False) -> None:
+    """Import `provisioner.emulator` (and uvicorn, for a `server`) now, or raise `SandboxUnavailable`.
+
+    Only an import failure outside this package means a missing extra: a broken import inside
+    `provisioner` is a bug, and is raised as it is.
+    """
+    try:
+        import provisioner.emulator  # noqa: F401
+
+        if server:
+            import uvicorn  # noqa: F401
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] == "provisioner":
+            raise
+        raise SandboxUnavailable(feature) from exc
 
 
 def sandbox_transport(manifest: Manifest, state_file: Path = STATE_FILE) -> httpx.AsyncBaseTransport:
-    # Imported here: the emulator (FastAPI) is only needed when --sandbox is used.
+    # Imported here: the emulator (FastAPI, the `sandbox` extra) is only needed when --sandbox is used.
+    require_emulator()
     from provisioner.emulator import EmulatorTransport, build_app
 
     try:

@@ -7,16 +7,15 @@ from typing import Any
 
 import pytest
 import yaml
-from live_helpers import plan_and_apply as run_apply
-from live_helpers import resolver
 
-from provisioner.api.client import ElevenLabsClient, RetryPolicy
+from provisioner.api.client import RetryPolicy
 from provisioner.apply import ApplyReport
-from provisioner.emulator import EmulatorTransport, FaultPlan, build_app
-from provisioner.library import observe_and_plan
+from provisioner.emulator import build_app
+from provisioner.emulator.testing import inprocess_controls
 from provisioner.manifest import Manifest
 from provisioner.plan import Plan
 from provisioner.render import render_text
+from tests import helpers
 
 AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
 ENV = {"TOKEN": "tok-1", "PW": "pw-1", "SID": "AC" + "a" * 32, "HOOK": "hook-1"}
@@ -63,13 +62,27 @@ def manifest(text: str = MANIFEST) -> Manifest:
 
 async def plan_and_apply(app: Any, m: Manifest, **kwargs: Any) -> tuple[Plan, ApplyReport]:
     retry = RetryPolicy(max_attempts=2, base_delay=0, max_delay=0)
-    async with ElevenLabsClient("http://emulator", "k", transport=EmulatorTransport(app), retry=retry) as client:
-        return await run_apply(client, m, resolver(ENV), **kwargs)
+    async with helpers.emulator_client(app, retry=retry) as client:
+        return await helpers.plan_and_apply(client, m, ENV, **kwargs)
 
 
 async def replan(app: Any, m: Manifest) -> Plan:
-    async with ElevenLabsClient("http://emulator", "k", transport=EmulatorTransport(app)) as client:
-        return (await observe_and_plan(m, client))[1]
+    async with helpers.emulator_client(app) as client:
+        return await helpers.replan(client, m)
+
+
+async def state(app: Any) -> dict[str, Any]:
+    """The emulator's workspace, from `GET /_emulator/state`."""
+    return await inprocess_controls(app).state()
+
+
+def agent_config(workspace: dict[str, Any]) -> dict[str, Any]:
+    config: dict[str, Any] = next(a for a in workspace["agents"] if a["agent_id"] == AGENT)["conversation_config"]
+    return config
+
+
+def secret_names(workspace: dict[str, Any]) -> list[str]:
+    return sorted(s["name"] for s in workspace["secrets"])
 
 
 @pytest.mark.anyio
@@ -80,12 +93,11 @@ async def test_apply_converges_and_leaves_the_prompt_alone(app: Any) -> None:
     assert len(report.results) == len(plan.actionable) == 6
     again = await replan(app, m)
     assert not again.has_changes, [(c.address, c.fields) for c in again.actionable]
-    store = app.state.store
-    assert store.agents[AGENT]["conversation_config"]["agent"]["prompt"]["prompt"] == PROMPT
-    names = sorted(s["name"] for s in store.secrets.values())
-    assert names == [f"telephony:{AGENT}:X-Key", "telephony:workspace:Authorization"]
-    number = next(n for n in store.numbers.values() if n["phone_number"] == "+14155550101")
-    assert store.render_number(number)["livekit_stack"] == "static"
+    workspace = await state(app)
+    assert agent_config(workspace)["agent"]["prompt"]["prompt"] == PROMPT
+    assert secret_names(workspace) == [f"telephony:{AGENT}:X-Key", "telephony:workspace:Authorization"]
+    number = next(n for n in workspace["phone_numbers"] if n["phone_number"] == "+14155550101")
+    assert number["livekit_stack"] == "static"
 
 
 @pytest.mark.anyio
@@ -98,13 +110,13 @@ async def test_switching_to_the_workspace_webhook_deletes_the_agents_secret(app:
     deleted = plan.change(f"secret.telephony:{AGENT}:X-Key")
     assert deleted is not None and deleted.action == "delete" and deleted.depends_on == ("agent.support",)
     assert {r.status for r in report.results} == {"applied"}
-    assert [s["name"] for s in app.state.store.secrets.values()] == ["telephony:workspace:Authorization"]
+    assert secret_names(await state(app)) == ["telephony:workspace:Authorization"]
     assert not (await replan(app, manifest(switched))).has_changes
 
 
 @pytest.mark.anyio
 async def test_a_failed_step_stops_only_its_dependents(app: Any) -> None:
-    app.state.emulator.faults = FaultPlan.parse("rate=1;kinds=500;match=POST /v1/convai/secrets*")
+    await inprocess_controls(app).set_faults("rate=1;kinds=500;match=POST /v1/convai/secrets*")
     _, report = await plan_and_apply(app, manifest())
     status = {r.address: r.status for r in report.results}
     assert status["secret.telephony:workspace:Authorization"] == "failed"
@@ -113,7 +125,7 @@ async def test_a_failed_step_stops_only_its_dependents(app: Any) -> None:
     assert status["phone_number.line"] == status["phone_number.pbx-line"] == "applied"
     failed = report.by_status("failed")[0]
     assert "POST /v1/convai/secrets failed (HTTP 500)" in failed.message
-    app.state.emulator.faults = None
+    await inprocess_controls(app).clear_faults()
     _, second = await plan_and_apply(app, manifest())
     assert {r.status for r in second.results} == {"applied"}
     assert not (await replan(app, manifest())).has_changes
@@ -121,7 +133,7 @@ async def test_a_failed_step_stops_only_its_dependents(app: Any) -> None:
 
 @pytest.mark.anyio
 async def test_a_silently_dropped_field_is_a_readback_mismatch(app: Any) -> None:
-    app.state.store.drop_fields = ["conversation_config.agent.prompt.built_in_tools.transfer_to_number"]
+    await inprocess_controls(app).drop_fields(["conversation_config.agent.prompt.built_in_tools.transfer_to_number"])
     _, report = await plan_and_apply(app, manifest())
     mismatch = report.by_status("mismatch")
     assert [r.address for r in mismatch] == ["agent.support"]
@@ -151,7 +163,7 @@ async def test_a_placeholder_set_to_null_is_removed_and_then_a_no_op(app: Any) -
     assert '- dynamic_variables.extra = "x"' in out.getvalue()
     assert "never_set" not in out.getvalue()
     assert {r.status for r in report.results} == {"applied"}, report.results
-    stored = app.state.store.agents[AGENT]["conversation_config"]["agent"]["dynamic_variables"]
+    stored = agent_config(await state(app))["agent"]["dynamic_variables"]
     assert stored["dynamic_variable_placeholders"].get("extra") is None  # the emulator stores the null
     assert stored["dynamic_variable_placeholders"]["name"] == "there"
     assert not (await replan(app, manifest(removed))).has_changes

@@ -11,12 +11,14 @@ from collections import Counter
 
 import pytest
 import yaml
-from live_helpers import resolver
 
-from provisioner.api.client import ApiError, ElevenLabsClient, RetryPolicy
-from provisioner.emulator import EmulatorTransport, FaultPlan, build_app
-from provisioner.library import execute, observe_and_plan
+from provisioner.api.client import ApiError, RetryPolicy
+from provisioner.emulator import build_app
+from provisioner.emulator.testing import inprocess_controls
 from provisioner.manifest import Manifest
+from tests import helpers
+
+pytestmark = pytest.mark.slow  # 12 fault seeds, each a full apply of 30 numbers
 
 AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
 COUNT = 30
@@ -54,27 +56,28 @@ def manifest() -> Manifest:
 async def converge(seed: int) -> tuple[bool, Counter[str], list[str]]:
     # Duplicate imports accepted (the default is a 400): only the client's look-up can prevent one.
     app = build_app(seed={"agents": [{"agent_id": AGENT, "name": "A"}]}, allow_duplicate_numbers=True)
-    app.state.emulator.faults = FaultPlan.parse(f"seed={seed};rate=0.2;retry_after=0")
+    controls = inprocess_controls(app)
+    await controls.set_faults(f"seed={seed};rate=0.2;retry_after=0")
     m = manifest()
     retry = RetryPolicy(max_attempts=3, base_delay=0, max_delay=0)  # small: later runs must finish the job
     runs = 0
     converged = False  # some run applied every change it planned
-    async with ElevenLabsClient("http://emulator", "k", transport=EmulatorTransport(app), retry=retry) as client:
+    async with helpers.emulator_client(app, retry=retry) as client:
         while runs < 3:
             runs += 1
             try:
-                live, plan = await observe_and_plan(m, client)
+                live, plan = await helpers.observe_and_plan(client, m)
             except ApiError:  # an observe that gave up (the API, after retries) counts as a failed run
                 continue
-            report = await execute(client, plan, live, resolver({"TOK": "t"}))
+            report = await helpers.apply_plan(client, live, plan, {"TOK": "t"})
             if all(r.status == "applied" for r in report.results):
                 converged = True
                 break
-        app.state.emulator.faults = None
-        store = app.state.store
-        numbers = Counter(n["phone_number"] for n in store.numbers.values())
-        names = [s["name"] for s in store.secrets.values()]
-        remaining = (await observe_and_plan(m, client))[1].actionable
+        await controls.clear_faults()
+        workspace = await controls.state()
+        numbers = Counter(n["phone_number"] for n in workspace["phone_numbers"])
+        names = [s["name"] for s in workspace["secrets"]]
+        remaining = (await helpers.replan(client, m)).actionable
         return converged, numbers, names + [c.address for c in remaining]
 
 

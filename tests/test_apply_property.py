@@ -9,15 +9,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from live_helpers import plan_and_apply, resolver
 
-from provisioner.api.client import ElevenLabsClient
 from provisioner.api.codec import OVERRIDE_PATHS
-from provisioner.emulator import EmulatorTransport, build_app
-from provisioner.library import observe_and_plan
+from provisioner.emulator import build_app
 from provisioner.manifest import Manifest
+from tests import helpers
+
+pytestmark = pytest.mark.slow  # property-based: hundreds of generated examples
 
 AGENTS = {"a": "agent_3701k3ttaq12ewp8b7qv5rfyszkz", "b": "agent_4801k3ttaq12ewp8b7qv5rfysabc"}
 words = (
@@ -111,10 +112,10 @@ def manifests(draw: st.DrawFn) -> dict[str, Any]:
 
 async def apply_then_replan(manifest: Manifest) -> list[str]:
     app = build_app(seed={"agents": [{"agent_id": i, "name": a} for a, i in AGENTS.items()]})
-    async with ElevenLabsClient("http://emulator", "k", transport=EmulatorTransport(app)) as client:
-        _, report = await plan_and_apply(client, manifest, resolver({"PW": "pw", "TOK": "tok"}))
+    async with helpers.emulator_client(app) as client:
+        _, report = await helpers.plan_and_apply(client, manifest, {"PW": "pw", "TOK": "tok"})
         problems = [f"{r.address}: {r.status} {r.message}" for r in report.results if r.status != "applied"]
-        again = (await observe_and_plan(manifest, client))[1]
+        again = await helpers.replan(client, manifest)
         return problems + [f"{c.address}: {[f.path for f in c.fields]}" for c in again.actionable]
 
 

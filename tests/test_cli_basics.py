@@ -1,19 +1,16 @@
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from provisioner import __version__
+from tests.helpers import run_cli
 
 
 def test_version_is_printed() -> None:
-    out = subprocess.run([sys.executable, "-m", "provisioner", "--version"], capture_output=True, text=True, check=True)
+    out = run_cli("--version")
+    assert out.returncode == 0, out.stderr
     assert __version__ in out.stdout
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "provisioner", *args], capture_output=True, text=True)
 
 
 def test_no_command_shows_help_and_succeeds() -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,9 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from provisioner.cli import cli
+from tests.helpers import run_cli
 
 if TYPE_CHECKING:
-    from conftest import EmulatorServer
+    from provisioner.emulator.testing import EmulatorServer
 
 SEED = """
 agents:
@@ -52,13 +51,9 @@ def test_clean_shutdown_exits_zero(start_emulator: Callable[..., EmulatorServer]
     assert server.stop(sig) == 0
 
 
+@pytest.mark.slow
 def test_refuses_non_loopback_without_allow_remote() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "provisioner", "emulator", "serve", "--host", "0.0.0.0", "--port", "0"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = run_cli("emulator", "serve", "--host", "0.0.0.0", "--port", "0", timeout=30)
     assert result.returncode == 1
     assert "--allow-remote" in result.stderr
 

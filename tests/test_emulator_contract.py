@@ -43,7 +43,9 @@ from elevenlabs.types import (
 )
 
 if TYPE_CHECKING:
-    from conftest import EmulatorServer, OpenApiValidator
+    from conftest import OpenApiValidator
+
+    from provisioner.emulator.testing import EmulatorServer
 
 V2_LIST = "/v1/convai/v2/phone-numbers"
 

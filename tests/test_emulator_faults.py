@@ -11,7 +11,7 @@ import pytest
 from provisioner.emulator import EmulatorTransport, FaultPlan, FaultSpecError, build_app
 
 if TYPE_CHECKING:
-    from conftest import EmulatorServer
+    from provisioner.emulator.testing import EmulatorServer
 
 SIP = {"phone_number": "+15550001111", "label": "pbx", "provider": "sip_trunk"}
 

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from provisioner.emulator import EmulatorTransport, build_app
+from provisioner.emulator.testing import inprocess_controls
 
 if TYPE_CHECKING:
     from conftest import OpenApiValidator
@@ -111,7 +112,8 @@ async def test_seed_mapping_and_state_file_without_secrets(tmp_path: Path) -> No
     for secret in ("inbound-pass", "p-1", "seed-secret"):
         assert secret not in text
     reloaded = build_app(state_file=state_file, seed={"agents": [{"agent_id": "agent_other"}]})
-    assert set(reloaded.state.store.agents) == {"agent_a"}  # an existing state file wins over the seed
+    agents = (await inprocess_controls(reloaded).state())["agents"]
+    assert [a["agent_id"] for a in agents] == ["agent_a"]  # an existing state file wins over the seed
     assert json.loads(text)["version"] == 1
 
 

@@ -6,10 +6,13 @@ from typing import Any
 
 import anyio
 import httpx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provisioner.emulator import EmulatorTransport, build_app
+
+pytestmark = pytest.mark.slow  # property-based: hundreds of generated examples
 
 AGENTS = ("agent_a", "agent_b")
 
@@ -47,9 +50,7 @@ def expected_view(model: dict[str, Any]) -> dict[str, Any]:
 @given(st.lists(patches, max_size=6))
 def test_patch_sequences_match_the_model(sequence: list[dict[str, Any]]) -> None:
     async def scenario() -> None:
-        app = build_app()
-        for agent in AGENTS:
-            app.state.store.ensure_agent(agent, name=agent.upper())
+        app = build_app(seed={"agents": [{"agent_id": agent, "name": agent.upper()} for agent in AGENTS]})
         transport = EmulatorTransport(app)
         async with httpx.AsyncClient(transport=transport, base_url="http://e", headers={"xi-api-key": "k"}) as c:
             body = {"provider": "sip_trunk", "phone_number": "+15550001111", "label": "start"}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 if TYPE_CHECKING:
-    from conftest import EmulatorServer
+    from provisioner.emulator.testing import EmulatorServer
 
 SECRETS = ("twilio-token-value", "sip-password-value", "webhook-secret-value", "AC0123456789")
 

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
 if TYPE_CHECKING:
-    from conftest import EmulatorServer
+    from provisioner.emulator.testing import EmulatorServer
 
 SPEC_PATH = Path(__file__).parent / "data" / "elevenlabs-openapi.json"
 MAX_EXAMPLES = 8  # generated cases per operation without a body, on top of examples and coverage

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import EmulatorServer
+    from provisioner.emulator.testing import EmulatorServer
 
 
 def test_server_fixture_serves_and_counts(emulator_server: EmulatorServer) -> None:

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from provisioner.diagnostics import ManifestInvalid
 from provisioner.loader import load
 
+pytestmark = pytest.mark.slow  # property-based: hundreds of generated examples
+
 ROOT = Path(__file__).parent.parent
 SEEDS = [
     (ROOT / "telephony.yaml").read_text(),

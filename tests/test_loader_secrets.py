@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from provisioner import grammar, secrets
 from provisioner.secrets import MissingSecret
+from tests.helpers import cli_env, run_cli
 
 SECRET_VALUES = {
     "TWILIO_ACCOUNT_SID": "ACnot-a-sid-SUPERSECRET1",
@@ -83,19 +81,11 @@ def test_secret_fields() -> None:
     assert not grammar.is_secret_field(("phone_numbers", "x", "label"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_no_secret_value_reaches_validate_output(tmp_path: Path, fmt: str) -> None:
     (tmp_path / "telephony.yaml").write_text(MANIFEST)
-    environ = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME")} | SECRET_VALUES
-    environ["PYTHONPATH"] = str(Path(__file__).parent.parent)  # this checkout, from any directory
-    result = subprocess.run(
-        [sys.executable, "-m", "provisioner", "validate", "--format", fmt],
-        cwd=tmp_path,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli("validate", "--format", fmt, cwd=tmp_path, env=cli_env(minimal=True, **SECRET_VALUES), timeout=60)
     output = result.stdout + result.stderr
     assert result.returncode == 1
     assert "SUPERSECRET" not in output

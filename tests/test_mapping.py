@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -85,6 +86,7 @@ def test_an_edited_description_is_noticed() -> None:
 text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(text, st.none() | text, st.none() | text), min_size=1, max_size=4))
 def test_description_round_trips_any_text(items: list[tuple[str, str | None, str | None]]) -> None:

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 import yaml
-from live_helpers import live_state
 
 from provisioner.api.live import LiveState
 from provisioner.errors import StalePlan
 from provisioner.manifest import Manifest
 from provisioner.planfile import PlanFile, PlanFileError, read, staleness, write
 from provisioner.planner import Options, UnknownTarget, build_plan
+from tests.helpers import live_state
 
 AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
 BASE = f"""

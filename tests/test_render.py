@@ -7,12 +7,12 @@ import json
 
 import pytest
 import yaml
-from live_helpers import live_state
 
 from provisioner.manifest import Manifest
 from provisioner.plan import Plan
 from provisioner.planner import build_plan
 from provisioner.render import MARKER, render, render_text
+from tests.helpers import live_state
 
 AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
 TEXT = f"""
@@ -116,6 +116,7 @@ def test_drift_mode_words() -> None:
     assert "look the same" in out.getvalue()
 
 
+@pytest.mark.slow
 def test_markdown_stays_under_a_comment_size_for_big_plans() -> None:
     lines = ["version: 1", "phone_numbers:"]
     for i in range(2000):

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("deepdiff", "numpy", "fastapi", "uvicorn", "starlette", "httpx", "rich")
 
@@ -21,10 +23,12 @@ def loaded_after(code: str) -> list[str]:
     return list(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
+@pytest.mark.slow
 def test_importing_the_cli_imports_no_heavy_module() -> None:
     assert loaded_after("import provisioner.cli") == []
 
 
+@pytest.mark.slow
 def test_the_diff_module_defers_deepdiff_until_a_diff_is_made() -> None:
     assert "deepdiff" not in loaded_after("import provisioner.diff")
     assert "deepdiff" in loaded_after("from provisioner.diff import diff_views\ndiff_views({'a': 1}, {'a': 2})")

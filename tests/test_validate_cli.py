@@ -5,30 +5,23 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from provisioner.manifest_schema import schema_text
+from tests.helpers import cli_command, cli_env, run_cli
 
 ROOT = Path(__file__).parent.parent
 MANIFESTS = [ROOT / "telephony.yaml", *sorted((ROOT / "examples").glob("*.yaml"))]
 
 
 def telephony(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME")}
-    base["PYTHONPATH"] = str(ROOT)  # this checkout's code, even when run from another directory
-    return subprocess.run(
-        [sys.executable, "-m", "provisioner", *args],
-        cwd=cwd,
-        env={**base, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    # Only PATH and HOME from this shell: no ${VAR} a developer happens to have set.
+    return run_cli(*args, cwd=cwd, env=cli_env(minimal=True, **(env or {})), timeout=60)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)
 def test_every_example_validates_without_secrets(path: Path) -> None:
     result = telephony("validate", "-f", str(path.relative_to(ROOT)))
@@ -38,10 +31,12 @@ def test_every_example_validates_without_secrets(path: Path) -> None:
     assert all("is not set; validate does not need it" in line for line in lines[:-1])
 
 
+@pytest.mark.slow
 def test_default_file_is_telephony_yaml() -> None:
     assert telephony("validate").stdout.splitlines()[-1].startswith("valid: 0 errors, 5 warnings")
 
 
+@pytest.mark.slow
 def test_strict_turns_warnings_into_errors() -> None:
     result = telephony("validate", "--strict")
     assert result.returncode == 1
@@ -51,6 +46,7 @@ def test_strict_turns_warnings_into_errors() -> None:
     )
 
 
+@pytest.mark.slow
 def test_json_format() -> None:
     result = telephony("validate", "--format", "json", "-f", "examples/twilio-minimal.yaml")
     document = json.loads(result.stdout)
@@ -81,6 +77,7 @@ def test_json_format() -> None:
     }
 
 
+@pytest.mark.slow
 def test_json_format_on_an_invalid_file(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("version: 1\nworkspace: {region: mars}\n")
     result = telephony("validate", "-f", "bad.yaml", "--format", "json", cwd=tmp_path)
@@ -91,6 +88,7 @@ def test_json_format_on_an_invalid_file(tmp_path: Path) -> None:
     assert (document["diagnostics"][0]["line"], document["diagnostics"][0]["column"]) == (2, 21)
 
 
+@pytest.mark.slow
 def test_without_env_every_environment_is_checked(tmp_path: Path) -> None:
     (tmp_path / "telephony.yaml").write_text(
         "version: 1\n"
@@ -120,6 +118,7 @@ def test_without_env_every_environment_is_checked(tmp_path: Path) -> None:
         (["--bogus"], "Error: No such option '--bogus'."),
     ],
 )
+@pytest.mark.slow
 def test_bad_options_are_one_line_and_exit_1(args: list[str], message: str) -> None:
     # Exit 1 like an invalid file: CI treats every validate failure the same way.
     result = telephony("validate", *args)
@@ -128,12 +127,14 @@ def test_bad_options_are_one_line_and_exit_1(args: list[str], message: str) -> N
     assert result.stdout == ""
 
 
+@pytest.mark.slow
 def test_a_directory_is_a_located_error(tmp_path: Path) -> None:
     result = telephony("validate", "-f", str(tmp_path))
     assert result.returncode == 1
     assert result.stdout.splitlines()[0] == f"{tmp_path}:1:1: error: is a directory, not a manifest file"
 
 
+@pytest.mark.slow
 def test_env_on_a_file_without_environments(tmp_path: Path) -> None:
     (tmp_path / "telephony.yaml").write_text("version: 1\n")
     result = telephony("validate", "--env", "production", cwd=tmp_path)
@@ -144,37 +145,33 @@ def test_env_on_a_file_without_environments(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_a_manifest_on_stdin_is_read_once(tmp_path: Path) -> None:
     # validate reads the file for its environments and then to load it: a pipe has one read.
     text = "version: 1\nenvironments: {a: {vars: {}}, b: {vars: {}}}\nagents: {s: {id: agent_1}}\n"
-    result = subprocess.run(
-        [sys.executable, "-m", "provisioner", "validate", "-f", "/dev/stdin"],
-        input=text,
-        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli("validate", "-f", "/dev/stdin", input=text, env=cli_env(minimal=True), timeout=60)
     assert (result.returncode, result.stdout) == (0, "valid: 0 errors, 0 warnings\n")
 
 
+@pytest.mark.slow
 def test_a_fifo_is_read_once(tmp_path: Path) -> None:
     fifo = tmp_path / "manifest.fifo"
     os.mkfifo(fifo)
-    command = [sys.executable, "-m", "provisioner", "validate", "-f", str(fifo)]
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)}
-    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as process:
+    command = cli_command("validate", "-f", str(fifo))
+    with subprocess.Popen(command, env=cli_env(minimal=True), stdout=subprocess.PIPE, text=True) as process:
         fifo.write_text("version: 1\n")  # blocks until validate opens the FIFO
         output, _ = process.communicate(timeout=60)  # a second open would wait for a writer forever
     assert (process.returncode, output) == (0, "valid: 0 errors, 0 warnings\n")
 
 
+@pytest.mark.slow
 def test_missing_file(tmp_path: Path) -> None:
     result = telephony("validate", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout.splitlines()[0] == "telephony.yaml:1:1: error: file not found"
 
 
+@pytest.mark.slow
 def test_schema_command_prints_the_schema() -> None:
     result = telephony("schema")
     assert result.returncode == 0
@@ -201,6 +198,7 @@ def test_ci_examples_run_the_documented_commands(name: str, command: str) -> Non
         assert all(variable in job["env"] for job in workflow["jobs"].values())
 
 
+@pytest.mark.slow
 def test_a_symlink_loop_is_a_located_error(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
     (tmp_path / "b.yaml").symlink_to(tmp_path / "a.yaml")

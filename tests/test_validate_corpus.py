@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from provisioner.cli import cli
+from tests.helpers import cli_env, run_cli
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -48,9 +48,7 @@ SUBPROCESS = {
 
 
 def _clean_environ() -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "SYSTEMROOT")}
-    # This checkout's code, whatever `pip install -e` last pointed the package at:
-    return {**keep, **ENVIRON, "PYTHONPATH": str(ROOT)}
+    return cli_env(minimal=True, **ENVIRON)
 
 
 def _in_process(path: Path, *args: str) -> tuple[int, str]:
@@ -67,8 +65,7 @@ def _in_process(path: Path, *args: str) -> tuple[int, str]:
 
 
 def _subprocess(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "provisioner", "validate", "-f", path.name, *args]
-    return subprocess.run(command, cwd=path.parent, env=_clean_environ(), capture_output=True, text=True, timeout=60)
+    return run_cli("validate", "-f", path.name, *args, cwd=path.parent, env=_clean_environ(), timeout=60)
 
 
 def test_the_corpus_is_large_enough() -> None:
@@ -84,6 +81,7 @@ def test_invalid_manifest_gives_its_located_messages(path: Path) -> None:
     assert output.startswith(f"{path.name}:")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SUBPROCESS))
 def test_real_cli_reports_without_traceback(name: str) -> None:
     path = FIXTURES / "invalid" / f"{name}.yaml"
@@ -103,6 +101,7 @@ def test_warnings_pass_unless_strict(path: Path) -> None:
     assert strict_output.count(": error: ") == output.count(": warning: ")
 
 
+@pytest.mark.slow
 def test_huge_file_fails_fast_with_a_located_error(tmp_path: Path) -> None:
     huge = tmp_path / "huge.yaml"
     line = 'label: "' + "x" * 100 + '"\n'
@@ -117,6 +116,7 @@ def test_huge_file_fails_fast_with_a_located_error(tmp_path: Path) -> None:
     assert result.returncode == 1
 
 
+@pytest.mark.slow
 def test_large_but_allowed_file_loads_quickly(tmp_path: Path) -> None:
     lines = ["version: 1", "sip_trunks:", "  pbx:", "    inbound: {allowed_addresses: [203.0.113.0/24]}"]
     lines.append("phone_numbers:")

@@ -91,6 +91,13 @@ def serve(
     drop_before closes the connection without running the request; drop_after
     commits the write, then closes it. /_emulator/* is never faulted.
     """
+    from provisioner.sandbox import SandboxUnavailable, require_emulator
+
+    try:
+        require_emulator("`telephony emulator serve`", server=True)
+    except SandboxUnavailable as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(ExitCode.ERROR)
     import uvicorn
 
     from provisioner.emulator import FaultSpecError, build_app, load_seed_file

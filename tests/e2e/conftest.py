@@ -3,35 +3,28 @@
 `seeded_server` starts `telephony emulator serve --seed FILE` once per module (agents with fixed
 ids and prompts the tests check are never touched, plus one number the manifest does not
 declare) and resets it to that seed before each test. `cli` runs `python -m provisioner ...`
-with the API key and URL in the environment, records every stdout/stderr and plan file so a test
-can assert no secret value ever appeared in any of them.
+(`tests.helpers.run_cli`) with the API key and URL in the environment, records every
+stdout/stderr and plan file so a test can assert no secret value ever appeared in any of them.
+The server is a `provisioner.emulator.testing.EmulatorServer`: `.call(METHOD, PATH, BODY)` for
+any `/_emulator/` route, `.client()` for the real API.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.conftest import EmulatorServer, launch_emulator
+from provisioner.emulator.testing import EmulatorServer, start_server
+from tests.helpers import cli_env, run_cli
 
+__all__ = ["EmulatorServer"]
 API_KEY = "e2e-key"
-# Subprocesses run this checkout's code, whatever `pip install -e` last pointed at.
-REPO = str(Path(__file__).resolve().parents[2])
-
-
-def subprocess_env(base: dict[str, str]) -> dict[str, str]:
-    path = base.get("PYTHONPATH")
-    return {**base, "PYTHONPATH": REPO + (os.pathsep + path if path else "")}
-
 
 SUPPORT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
 SALES = "agent_4801k3ttaq12ewp8b7qv5rfysabc"
@@ -65,72 +58,49 @@ SEED = {
 }
 
 
-class Server(EmulatorServer):
-    """The emulator served by `launch_emulator` (tests/conftest.py), with e2e shorthands."""
-
-    def api(self) -> httpx.Client:
-        return self.client()
-
-    def control(self, method: str, path: str, body: Any = None) -> Any:
-        return self._call(method, path, body)
-
-
-def start_server(tmp: Path, seed: dict[str, Any] | None = None, *args: str) -> Server:
+def start_seeded(tmp: Path, seed: dict[str, Any] | None = None, *args: str) -> EmulatorServer:
+    """`emulator serve --seed FILE *args`, FILE holding `seed` (default `SEED`) written under `tmp`."""
     seed_file = tmp / "seed.json"
     seed_file.write_text(json.dumps(seed or SEED))
-    # cwd=REPO: `python -m provisioner` runs this checkout's code.
-    launched = launch_emulator(["--seed", str(seed_file), *args], api_key=API_KEY, cwd=Path(REPO))
-    return Server(launched.proc, launched.url, API_KEY)
+    return start_server("--seed", str(seed_file), *args, api_key=API_KEY)
 
 
 @pytest.fixture(scope="module")
-def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = start_server(tmp_path_factory.mktemp("emulator"))
-    yield server
-    server.stop()
+def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]:
+    with start_seeded(tmp_path_factory.mktemp("emulator")) as server:
+        yield server
 
 
 @pytest.fixture
-def server(seeded_server: Server) -> Server:
-    seeded_server.control("POST", "reset")
-    seeded_server.control("DELETE", "faults")
-    seeded_server.control("DELETE", "drop-fields")
+def server(seeded_server: EmulatorServer) -> EmulatorServer:
+    seeded_server.reset()
+    seeded_server.clear_faults()
+    seeded_server.clear_drop_fields()
     return seeded_server
 
 
 @dataclass
 class Cli:
     cwd: Path
-    server: Server
+    server: EmulatorServer
     outputs: list[str] = field(default_factory=list)
     written: set[Path] = field(default_factory=set)  # manifests the test wrote (they hold ${VAR}s only)
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "TELEPHONY_"))}
-        env.update(SECRETS)
-        env.update(
-            ELEVENLABS_API_KEY=API_KEY,
-            ELEVENLABS_BASE_URL=self.server.url,
-            TELEPHONY_RETRY_BASE_DELAY="0.01",
-            TELEPHONY_RETRY_MAX_DELAY="0.05",
-            TELEPHONY_RETRY_AFTER_CAP="0",
-            NO_COLOR="1",
-        )
-        env.update(extra)
-        return subprocess_env(env)
+        settings = {
+            **SECRETS,
+            "ELEVENLABS_API_KEY": API_KEY,
+            "ELEVENLABS_BASE_URL": self.server.url,
+            "TELEPHONY_RETRY_BASE_DELAY": "0.01",
+            "TELEPHONY_RETRY_MAX_DELAY": "0.05",
+            "TELEPHONY_RETRY_AFTER_CAP": "0",
+        }
+        return cli_env(**{**settings, **extra})
 
     def __call__(
         self, *args: str, env: dict[str, str] | None = None, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [sys.executable, "-m", "provisioner", *args],
-            cwd=self.cwd,
-            env=env or self.env(),
-            capture_output=True,
-            text=True,
-            input=input,
-            timeout=120,
-        )
+        result = run_cli(*args, cwd=self.cwd, env=env or self.env(), input=input)
         self.outputs += [result.stdout, result.stderr]
         return result
 
@@ -149,7 +119,7 @@ class Cli:
 
 
 @pytest.fixture
-def cli(server: Server, tmp_path: Path) -> Iterator[Cli]:
+def cli(server: EmulatorServer, tmp_path: Path) -> Iterator[Cli]:
     runner = Cli(tmp_path, server)
     yield runner
     runner.assert_no_secrets()

@@ -3,35 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from provisioner.planfile import PLAN_FILE_VERSION
+from tests.helpers import cli_command, cli_env, run_cli
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def env(**extra: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "TELEPHONY_"))}
-    base.update(NO_COLOR="1", PYTHONPATH=str(ROOT), TELEPHONY_RETRY_ATTEMPTS="1", **extra)
-    return base
+    return cli_env(**{"TELEPHONY_RETRY_ATTEMPTS": "1", **extra})
 
 
 def run(cwd: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "provisioner", *args],
-        cwd=cwd,
-        env=env(**extra),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(*args, cwd=cwd, env=env(**extra))
 
 
 def one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -83,7 +73,7 @@ def test_a_plan_file_of_another_format_version(workdir: Path, version: str, word
 
 def test_a_closed_pipe_ends_quietly(workdir: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "provisioner", "drift", "--sandbox", "--format", "json"],
+        cli_command("drift", "--sandbox", "--format", "json"),
         cwd=workdir,
         env=env(),
         stdout=subprocess.PIPE,

@@ -8,17 +8,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import SALES, SUPPORT, UNMANAGED, Cli, Server, start_server
+from tests.e2e.conftest import SALES, SUPPORT, UNMANAGED, Cli, EmulatorServer, start_seeded
 from tests.e2e.manifests import numbers_manifest
 
 COUNT = 300
 
 
 @pytest.fixture(scope="module")
-def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]:
     """The seeded emulator, but accepting a second import of a number (by default it refuses one with a
     400), so a create retried blindly after a drop_after really makes a duplicate this test can see."""
-    server = start_server(tmp_path_factory.mktemp("emulator"), None, "--allow-duplicate-numbers")
+    server = start_seeded(tmp_path_factory.mktemp("emulator"), None, "--allow-duplicate-numbers")
     yield server
     server.stop()
 
@@ -27,7 +27,7 @@ def seeded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.mark.slow
 def test_300_numbers_converge_under_faults(cli: Cli) -> None:
     cli.write(numbers_manifest(COUNT))
-    cli.server.control(
+    cli.server.call(
         "PUT", "faults", {"spec": "seed=11;rate=0.1;kinds=429,500,503,drop_before,drop_after;retry_after=0"}
     )
     started = time.monotonic()
@@ -41,10 +41,10 @@ def test_300_numbers_converge_under_faults(cli: Cli) -> None:
     elapsed = time.monotonic() - started
     assert codes[-1] == 0, f"did not converge in three runs: exit codes {codes}"
 
-    injected = cli.server.control("GET", "stats")["faults"]
+    injected = cli.server.call("GET", "stats")["faults"]
     assert sum(injected.values()) >= 30, injected  # the faults really happened
-    cli.server.control("DELETE", "faults")
-    with cli.server.api() as api:
+    cli.server.call("DELETE", "faults")
+    with cli.server.client() as api:
         live = api.get("/v1/convai/phone-numbers").json()
     counts = Counter(n["phone_number"] for n in live)
     assert max(counts.values()) == 1, "duplicate numbers"

@@ -17,13 +17,13 @@ pytestmark = pytest.mark.e2e
 
 
 def numbers(cli: Cli) -> dict[str, dict]:
-    with cli.server.api() as api:
+    with cli.server.client() as api:
         items = api.get("/v1/convai/phone-numbers").json()
     return {n["phone_number"]: n for n in items}
 
 
 def agent(cli: Cli, agent_id: str) -> dict:
-    with cli.server.api() as api:
+    with cli.server.client() as api:
         return api.get(f"/v1/convai/agents/{agent_id}").json()
 
 
@@ -85,7 +85,7 @@ def test_apply_then_no_changes_then_drift_restored(cli: Cli) -> None:
 
     # Out-of-band edits: a label, a trunk transport, a transfer rule, an assignment.
     live = numbers(cli)
-    with cli.server.api() as api:
+    with cli.server.client() as api:
         support_line = live["+14155550100"]["phone_number_id"]
         sales_pbx = live["+14155550101"]
         api.patch(f"/v1/convai/phone-numbers/{support_line}", json={"label": "Renamed by hand", "agent_id": SALES})
@@ -143,7 +143,7 @@ def test_apply_then_no_changes_then_drift_restored(cli: Cli) -> None:
 def test_webhook_secret_is_stored_as_workspace_secret(cli: Cli) -> None:
     cli.write(FULL)
     assert cli("apply", "--auto-approve").returncode == 0
-    with cli.server.api() as api:
+    with cli.server.client() as api:
         settings = api.get("/v1/convai/settings").json()
         secrets = api.get("/v1/convai/secrets").json()["secrets"]
     headers = settings["conversation_initiation_client_data_webhook"]["request_headers"]
@@ -156,13 +156,13 @@ def test_webhook_secret_is_stored_as_workspace_secret(cli: Cli) -> None:
     rotated = cli("apply", "--auto-approve", "--rotate-secrets", "--allow-replace")
     assert rotated.returncode == 0, rotated.stdout + rotated.stderr
     assert "-/+" in rotated.stdout and "Twilio credentials cannot be changed in place" in rotated.stdout
-    with cli.server.api() as api:
+    with cli.server.client() as api:
         names = [s["name"] for s in api.get("/v1/convai/secrets").json()["secrets"]]
     assert names.count("telephony:workspace:Authorization") == 1
     # Dropping the header deletes the secret once unused.
     cli.write(FULL.replace('Authorization: "Bearer ${CRM_WEBHOOK_TOKEN}", ', ""))
     assert cli("apply", "--auto-approve").returncode == 0
-    with cli.server.api() as api:
+    with cli.server.client() as api:
         names = [s["name"] for s in api.get("/v1/convai/secrets").json()["secrets"]]
     assert "telephony:workspace:Authorization" not in names
     assert cli("plan", "--detailed-exitcode").returncode == 0
@@ -212,7 +212,7 @@ def test_stale_plan_file_is_refused(cli: Cli) -> None:
     assert "key_fingerprint" in plan_text and "e2e-key" not in plan_text
     # Someone edits the planned number by hand: the saved plan no longer holds.
     live = numbers(cli)["+14155550102"]
-    with cli.server.api() as api:
+    with cli.server.client() as api:
         api.patch(f"/v1/convai/phone-numbers/{live['phone_number_id']}", json={"label": "Hand edit"})
     stale = cli("apply", "change.tfplan")
     assert stale.returncode == 5, stale.stdout + stale.stderr
@@ -233,7 +233,7 @@ def test_stale_plan_file_is_refused(cli: Cli) -> None:
 
 def test_partial_apply_names_what_was_and_was_not_done(cli: Cli) -> None:
     cli.write(FULL)
-    cli.server.control("PUT", "faults", {"spec": "rate=1;kinds=500;match=PATCH /v1/convai/agents/*"})
+    cli.server.call("PUT", "faults", {"spec": "rate=1;kinds=500;match=PATCH /v1/convai/agents/*"})
     # -v: the debug log (retries, steps) is scanned for secrets too.
     result = cli("apply", "--auto-approve", "-v", env=cli.env(TELEPHONY_RETRY_ATTEMPTS="2"))
     assert result.returncode == 4, result.stdout + result.stderr
@@ -243,14 +243,14 @@ def test_partial_apply_names_what_was_and_was_not_done(cli: Cli) -> None:
     assert "PATCH /v1/convai/agents/agent_3701k3ttaq12ewp8b7qv5rfyszkz failed (HTTP 500)" in result.stdout
     assert "Apply report: " in result.stdout and "applied" in result.stdout
     assert "Traceback" not in result.stderr
-    cli.server.control("DELETE", "faults")
+    cli.server.call("DELETE", "faults")
     assert cli("apply", "--auto-approve").returncode == 0  # re-running converges
     assert cli("plan", "--detailed-exitcode").returncode == 0
 
 
 def test_readback_mismatch_exits_6(cli: Cli) -> None:
     cli.write(FULL)
-    cli.server.control(
+    cli.server.call(
         "PUT", "drop-fields", {"paths": ["conversation_config.agent.dynamic_variables.dynamic_variable_placeholders"]}
     )
     result = cli("apply", "--auto-approve")
