@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import math
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
