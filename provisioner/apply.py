@@ -33,7 +33,7 @@ from provisioner.changes import (
 )
 from provisioner.errors import TelephonyError
 from provisioner.plan import Plan
-from provisioner.state import differences, webhook_view
+from provisioner.state import differences, reordered_only, webhook_view
 
 Resolve = Callable[[str], str]
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class StepResult:
     status: Status
     message: str = ""
     resource_id: str | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass
@@ -82,6 +83,7 @@ class Applier:
         self.progress = progress
         self.secret_ids = dict(secret_ids)  # grows as secrets are created
         self.aliases = agent_aliases
+        self._warnings: dict[str, list[str]] = {}  # address -> read-back warnings (not mismatches)
 
     async def run(self, plan: Plan) -> ApplyReport:
         steps = plan.actionable
@@ -122,7 +124,8 @@ class Applier:
         except Exception as exc:  # anything else still fails only this step, never the whole apply
             log.debug("step failed: address=%s", change.address, exc_info=True)
             return StepResult(change.address, change.action, "failed", f"{type(exc).__name__}: {exc}")
-        return StepResult(change.address, change.action, "applied", resource_id=resource_id)
+        warnings = tuple(self._warnings.pop(change.address, []))
+        return StepResult(change.address, change.action, "applied", resource_id=resource_id, warnings=warnings)
 
     async def _execute(self, change: Change) -> str | None:
         client, resolve = self.client, self.resolve
@@ -160,7 +163,15 @@ class Applier:
         raise TypeError(f"no way to apply {type(change).__name__}")
 
     def _verify(self, change: Change, observed: dict[str, Any] | None) -> None:
-        found = differences(change.after, observed)
+        found = []
+        for path, sent, got in differences(change.after, observed):
+            if path.endswith("codecs") and reordered_only(sent, got):
+                # Not lost, only reordered: an API that does not keep codec order (see plan_numbers).
+                self._warnings.setdefault(change.address, []).append(
+                    f"{path}: the API does not keep codec order (sent {sent}, read back {got})"
+                )
+            else:
+                found.append((path, sent, got))
         if found:
             shown = "; ".join(
                 f"{path or 'value'}: sent {_short(sent)}, read back {_short(got)}" for path, sent, got in found[:5]

@@ -113,7 +113,9 @@ def needs(manifest: Manifest) -> Needs:
     )
     return Needs(
         agents=tuple((alias, a.id) for alias, a in manifest.agents.items()),
-        settings=manifest.declares("pre_call_webhook"),
+        # The default stack decides whether a new SIP number needs its stack set after the import.
+        settings=manifest.declares("pre_call_webhook")
+        or any(n.provider == "sip_trunk" for n in manifest.phone_numbers.values()),
         secrets=webhooks,
     )
 

@@ -30,7 +30,7 @@ from provisioner.changes import (
 from provisioner.diff import diff_views
 from provisioner.manifest import Manifest
 from provisioner.plan import Unmanaged, digest
-from provisioner.state import SENSITIVE, NumberState, TrunkState
+from provisioner.state import SENSITIVE, NumberState, TrunkState, in_api_order, reordered_only
 
 SIDES = ("outbound", "inbound")
 
@@ -76,9 +76,15 @@ def _write_only(number: NumberState) -> list[FieldChange]:
     ]
 
 
-def stack_settings(trunk: TrunkState | None) -> wire.UpdatePhoneNumberRequest | None:
-    """livekit_stack and store_sip_messages are not in the import body: a PATCH right after it."""
-    if trunk is None or (not trunk.static_ip and trunk.store_sip_messages):
+def stack_settings(trunk: TrunkState | None, default_stack: str | None) -> wire.UpdatePhoneNumberRequest | None:
+    """livekit_stack and store_sip_messages are not in the import body: a PATCH right after it.
+
+    A new SIP number gets either the workspace's default stack or always `standard` (the sources
+    do not say which): the PATCH is left out only when both readings give what is wanted.
+    """
+    if trunk is None:
+        return None
+    if not trunk.static_ip and trunk.store_sip_messages and default_stack == "standard":
         return None
     return wire.UpdatePhoneNumberRequest(
         livekit_stack=codec.stack_of(trunk.static_ip), store_sip_messages=trunk.store_sip_messages
@@ -127,8 +133,47 @@ def _update_request(
     return wire.UpdatePhoneNumberRequest(**fields), tuple(sent_passwords)
 
 
+NOTE_CALLER_ID_UNKNOWN = (
+    "caller_id_only is unknown: the API did not return supports_inbound (deprecated), so it is not compared"
+)
+NOTE_CODEC_ORDER = (
+    "the API returned the codecs in its own (alphabetical) order and no number in the workspace shows it "
+    "keeps another: the manifest's order is not re-sent; change the set of codecs to force a write"
+)
+
+
+def _unknowable(have: dict[str, Any], want: dict[str, Any], order_kept: bool) -> tuple[str, ...]:
+    """Align `have` where the API cannot tell (in place); the notes saying so."""
+    notes: list[str] = []
+    if "caller_id_only" in want and have.get("caller_id_only") is None:
+        have["caller_id_only"] = want["caller_id_only"]
+        notes.append(NOTE_CALLER_ID_UNKNOWN)
+    live_out, want_out = _side(have, "outbound"), _side(want, "outbound")
+    if isinstance(live_out, dict) and isinstance(want_out, dict):
+        codecs, wanted = live_out.get("codecs"), want_out.get("codecs")
+        if not order_kept and reordered_only(wanted, codecs) and in_api_order(codecs or []):
+            live_out["codecs"] = wanted
+            notes.append(NOTE_CODEC_ORDER)
+    return tuple(notes)
+
+
+def keeps_codec_order(live: LiveState) -> bool:
+    """Evidence that the API keeps codec order: a live number whose codecs are not in its own order."""
+    for item in live.numbers:
+        trunk = item.state.trunk
+        codecs = [c.upper() for c in trunk.outbound.codecs] if trunk and trunk.outbound else []
+        if len(codecs) > 1 and not in_api_order(codecs):
+            return True
+    return False
+
+
 def _number_change(
-    number: desired.DesiredNumber, live: LiveNumber | None, rotate: bool, aliases: dict[str, str]
+    number: desired.DesiredNumber,
+    live: LiveNumber | None,
+    rotate: bool,
+    aliases: dict[str, str],
+    order_kept: bool = True,
+    default_stack: str | None = None,
 ) -> Change:
     state = number.state
     want = state.view(aliases, manage_agent=number.manages_agent)
@@ -144,11 +189,12 @@ def _number_change(
             phase=PHASE_IMPORTS,
             e164=state.number,
             request=codec.import_request(state),
-            settings=stack_settings(state.trunk),
+            settings=stack_settings(state.trunk, default_stack),
             manages_agent=number.manages_agent,
         )
     have = live.state.view(aliases, manage_agent=number.manages_agent)
-    common.update(before=have, after=want, live_id=live.phone_number_id, live_digest=digest(have))
+    notes = _unknowable(have, want, order_kept)
+    common.update(before=have, after=want, live_id=live.phone_number_id, live_digest=digest(have), notes=notes)
     fields = diff_views(have, want)
     replace = _replace_reason(have, want, rotate)
     if replace:
@@ -161,7 +207,7 @@ def _number_change(
             phase=PHASE_IMPORTS,
             e164=state.number,
             request=codec.import_request(state),
-            settings=stack_settings(state.trunk),
+            settings=stack_settings(state.trunk, default_stack),
             manages_agent=number.manages_agent,
             delete_id=live.phone_number_id,
         )
@@ -194,15 +240,17 @@ def plan_numbers(
         else:
             by_number[item.state.key] = item
     wanted = [desired.number(manifest, alias, n) for alias, n in manifest.phone_numbers.items()]
-    changes = [_number_change(n, by_number.get(n.state.key), rotate, aliases) for n in wanted]
+    kept = keeps_codec_order(live)
+    changes = [_number_change(n, by_number.get(n.state.key), rotate, aliases, kept, live.default_stack) for n in wanted]
     declared = {n.state.key for n in wanted}
     unmanaged = []
     leftovers = [(item, False) for key, item in by_number.items() if key not in declared]
     for item, duplicate in leftovers + [(item, True) for item in extra]:
         state = item.state
         found = Unmanaged(state.number, state.label, state.provider, item.phone_number_id, state.agent_id)
-        unmanaged.append(found)
-        if manifest.workspace.prune:
+        if not manifest.workspace.prune:
+            unmanaged.append(found)  # listed as never touched; under prune it is planned for deletion
+        else:
             have = state.view(aliases, manage_agent=True)
             text = (
                 "a duplicate of a number already in the workspace (workspace.prune: true)"

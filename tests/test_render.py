@@ -58,6 +58,7 @@ def test_text_is_terraform_style_without_colour_off_a_tty() -> None:
     assert "# phone_number.fresh will be created" in text
     assert "+ twilio.credentials = (sensitive value, write-only)" in text
     assert '# phone_number["+14155550999"] will be destroyed' in text
+    assert "never touched" not in text  # planned for deletion, so not listed as never touched
     assert "Plan: 1 to add, 1 to change, 0 to replace, 1 to destroy." in text
     assert "Blocked: 1 phone number deletion(s) exceed workspace.max_deletes (0)" in text
     assert "Twilio credentials are write-only" in text
@@ -94,7 +95,8 @@ def test_json_has_terraform_like_shape() -> None:
     assert by_address["phone_number.line"]["change"]["actions"] == ["update"]
     assert by_address['phone_number["+14155550999"]']["change"]["actions"] == ["delete"]
     assert by_address["phone_number.fresh"]["change"]["after_sensitive"] == {"twilio": {"credentials": True}}
-    assert data["unmanaged"][0]["number"] == "+14155550999"
+    # Planned for deletion (workspace.prune), so not also listed as "unmanaged, never touched".
+    assert data["unmanaged"] == []
     assert data["summary"] == {"create": 1, "update": 1, "replace": 0, "delete": 1, "no-op": 1}
 
 

@@ -154,7 +154,9 @@ def decode_number(obj: wire.PhoneNumberResponse) -> NumberState:
             inbound=decode_inbound(obj.inbound_trunk),
         )
         return NumberState(**common, agent_id=agent_id, trunk=trunk)
-    return NumberState(**common, agent_id=agent_id, caller_id_only=obj.supports_inbound is False)
+    # supports_inbound is deprecated with no successor: when it is absent, caller_id_only is unknown.
+    caller_id_only = None if obj.supports_inbound is None else obj.supports_inbound is False
+    return NumberState(**common, agent_id=agent_id, caller_id_only=caller_id_only)
 
 
 def import_request(number: NumberState) -> wire.ImportRequest:

@@ -54,6 +54,7 @@ class LiveState:
     numbers: list[LiveNumber] = field(default_factory=list)  # in the order the API listed them
     secrets: list[LiveSecret] = field(default_factory=list)
     webhook: WebhookState | None = None  # the workspace webhook (when settings were read)
+    default_stack: str | None = None  # the workspace's default_livekit_stack (when settings were read)
     _agents: dict[str, wire.AgentResponse] = field(default_factory=dict)
 
     def secret_ids(self) -> dict[str, str]:
@@ -86,6 +87,7 @@ def decode(
     state._agents = {a.agent_id: a for a in agents}
     if settings is not None:
         state.webhook = codec.decode_webhook(settings.conversation_initiation_client_data_webhook, state.secret_names())
+        state.default_stack = settings.default_livekit_stack
     return state
 
 
@@ -146,5 +148,6 @@ async def observe(client: ElevenLabsClient, needs: Needs) -> LiveState:
         state.webhook = codec.decode_webhook(
             settings[0].conversation_initiation_client_data_webhook, state.secret_names()
         )
+        state.default_stack = settings[0].default_livekit_stack
     log.debug("observe: numbers=%d agents=%d", len(state.numbers), len(state._agents))
     return state

@@ -270,6 +270,9 @@ def print_report(report: ApplyReport) -> None:
     )
     for item in applied[:50]:
         click.echo(f"  Applied: {item.address} ({item.action})")
+    for item in applied:
+        for warning in item.warnings:
+            click.echo(f"  Warning: {item.address}: {warning}")
     if len(applied) > 50:
         click.echo(f"  ... and {len(applied) - 50} more applied")
     for title, items in (("Failed", failed), ("Read-back mismatch", mismatched), ("Skipped", skipped)):
