@@ -167,3 +167,33 @@ async def test_a_placeholder_set_to_null_is_removed_and_then_a_no_op(app: Any) -
     assert stored["dynamic_variable_placeholders"].get("extra") is None  # the emulator stores the null
     assert stored["dynamic_variable_placeholders"]["name"] == "there"
     assert not (await replan(app, manifest(removed))).has_changes
+
+
+@pytest.mark.anyio
+async def test_a_standard_sip_number_in_a_static_default_workspace_converges_first_time(app: Any) -> None:
+    async with helpers.emulator_client(app) as client:
+        await client.request("PATCH", "/v1/convai/settings", body={"default_livekit_stack": "static"})
+    text = MANIFEST.replace("static_ip: true, store_sip_messages: false", "static_ip: false")
+    plan, report = await plan_and_apply(app, manifest(text))
+    assert {r.status for r in report.results} == {"applied"}, report.results
+    number = next(n for n in (await state(app))["phone_numbers"] if n["phone_number"] == "+14155550101")
+    assert number["livekit_stack"] == "standard"
+    assert not (await replan(app, manifest(text))).has_changes
+
+
+@pytest.mark.anyio
+async def test_codec_order_is_compared_and_sent(app: Any) -> None:
+    ordered = MANIFEST.replace("transport: tls,", "transport: tls, codecs: [PCMU/8000, PCMA/8000],")
+    _, report = await plan_and_apply(app, manifest(ordered))
+    assert {r.status for r in report.results} == {"applied"}, report.results
+    swapped = ordered.replace("[PCMU/8000, PCMA/8000]", "[PCMA/8000, PCMU/8000]")
+    plan = await replan(app, manifest(swapped))
+    change = plan.change("phone_number.pbx-line")
+    assert change is not None and change.action == "update"
+    assert [(f.path, f.before, f.after) for f in change.fields] == [
+        ("trunk.outbound.codecs", ["PCMU/8000", "PCMA/8000"], ["PCMA/8000", "PCMU/8000"])
+    ]
+    _, report = await plan_and_apply(app, manifest(swapped))
+    assert {r.status for r in report.results} == {"applied"}
+    number = next(n for n in (await state(app))["phone_numbers"] if n["phone_number"] == "+14155550101")
+    assert number["outbound_trunk"]["enabled_codecs"] == ["PCMA/8000", "PCMU/8000"]

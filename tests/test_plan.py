@@ -198,3 +198,16 @@ def test_an_unknown_target_is_an_error_with_a_suggestion() -> None:
     with pytest.raises(UnknownTarget, match=r"did you mean 'agent\.support'"):
         build_plan(manifest(), state(), Options(targets=("agent.suport",)))
     assert build_plan(manifest(), state(), Options(targets=("agent.suport",), check_targets=False)).changes == []
+
+
+def test_caller_id_only_is_unknown_without_supports_inbound_and_never_forces_a_replace() -> None:
+    silent = live_number("+14155550100")
+    del silent["supports_inbound"]  # deprecated in the spec, with no successor: it may disappear
+    plan = build_plan(manifest(), state(silent))
+    line = plan.change("phone_number.line")
+    assert line is not None and line.action == "no-op", (line.action, line.fields) if line else None
+    assert any("caller_id_only is unknown" in note for note in line.notes)
+    outbound_only = BASE.replace('auth_token: "${TOKEN}"}', 'auth_token: "${TOKEN}", caller_id_only: true}')
+    assert "caller_id_only: true" in outbound_only
+    again = build_plan(manifest(outbound_only), state(silent)).change("phone_number.line")
+    assert again is not None and again.action == "no-op"
