@@ -31,7 +31,7 @@ from provisioner.changes import (
     SecretRotate,
     WebhookUpdate,
 )
-from provisioner.errors import TelephonyError
+from provisioner.errors import ReadBackMismatch, TelephonyError
 from provisioner.plan import Plan
 from provisioner.state import differences, reordered_only, webhook_view
 
@@ -60,10 +60,6 @@ class ApplyReport:
     @property
     def changed_anything(self) -> bool:
         return any(r.status in ("applied", "mismatch") for r in self.results)
-
-
-class ReadBackMismatch(TelephonyError):
-    """The API answered 2xx but did not keep what was sent (reported per step, exit 6)."""
 
 
 class Applier:
@@ -140,7 +136,7 @@ class Applier:
             await send.delete_secret(client, change.secret_id)
             return change.secret_id
         if isinstance(change, WebhookUpdate):
-            hook = await send.update_webhook(client, change.webhook, self.secret_ids)
+            hook = await send.update_webhook(client, change.webhook, self.secret_ids, clear_first=change.clear_first)
             self._verify(change, webhook_view(hook))
             return None
         if isinstance(change, AgentUpdate):

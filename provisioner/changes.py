@@ -117,6 +117,7 @@ class SecretDelete(Change):
 class WebhookUpdate(Change):
     type: Literal["webhook_update"] = "webhook_update"
     webhook: WebhookState | None  # None clears it; secret ids are looked up when sent
+    clear_first: bool = False  # headers go away: clear the webhook, then write it whole
 
 
 class NumberImport(Change):

@@ -16,6 +16,7 @@ Library users catch `TelephonyError` (or a branch of it) the same way.
     ├── ApiError                          an API call failed for good (provisioner.api.client)
     │   ├── ResponseShapeError            a 2xx whose body is not the expected JSON
     │   └── AgentMissing                  a declared agent does not exist
+    ├── ReadBackMismatch                  exit 6: the API did not keep what was sent
     ├── StalePlan                         exit 5: the saved plan no longer matches
     └── BlockedBySafetyRule               exit 3: deletes over max_deletes, or a replace
 
@@ -36,6 +37,10 @@ class ManifestError(TelephonyError):
 
 class ConfigError(TelephonyError):
     """A bad option, URL, target or local file."""
+
+
+class ReadBackMismatch(TelephonyError):
+    """The API answered 2xx but did not keep what was sent, or changed what it was not asked to."""
 
 
 class StalePlan(TelephonyError):

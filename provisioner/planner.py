@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner import desired
+from provisioner.api import codec
 from provisioner.api.codec import AgentEdit
 from provisioner.api.live import LiveState
 from provisioner.changes import (
@@ -35,9 +36,25 @@ from provisioner.errors import ConfigError
 from provisioner.manifest import Manifest, SipTrunkNumber, TwilioNumber
 from provisioner.plan import Plan, digest
 from provisioner.plan_numbers import plan_numbers
-from provisioner.state import SECRET_NAME_PREFIX, SENSITIVE, WORKSPACE_SCOPE, is_tool_secret, secret_scope, webhook_view
+from provisioner.state import (
+    SECRET_NAME_PREFIX,
+    SENSITIVE,
+    WORKSPACE_SCOPE,
+    WebhookState,
+    is_tool_secret,
+    secret_scope,
+    webhook_view,
+)
 
 WEBHOOK_ADDRESS = "workspace.pre_call_webhook"
+NOTE_CLEAR_FIRST = (
+    "sent in two requests: the webhook is cleared, then written whole (the API may merge its header map, "
+    "which would keep a removed header)"
+)
+NOTE_PLACEHOLDER_REMOVAL = (
+    "removes placeholder(s) {keys}: the whole map is sent without them; an API that merges this map keeps "
+    "them (null is not allowed), and apply then says how to remove them by hand"
+)
 NOTE_TWILIO = (
     "Twilio credentials are write-only: the API never returns them, so a changed SID or token is not "
     "detected. Rotating them is a replace (delete and re-import): apply --rotate-secrets --allow-replace."
@@ -185,8 +202,17 @@ def _webhook(manifest: Manifest, live: LiveState, secrets: list[Change]) -> list
     }
     if not fields:
         return [Unchanged(**common)]
+    clear = codec.removes_headers(live.webhook, wanted)
     return [
-        WebhookUpdate(**common, action="update", reason=Reason.UPDATE_DIFFERS, fields=tuple(fields), webhook=wanted)
+        WebhookUpdate(
+            **common,
+            action="update",
+            reason=Reason.UPDATE_DIFFERS,
+            fields=tuple(fields),
+            webhook=wanted,
+            clear_first=clear,
+            notes=(NOTE_CLEAR_FIRST,) if clear else (),
+        )
     ]
 
 
@@ -199,8 +225,8 @@ def _agents(manifest: Manifest, live: LiveState, earlier: list[Change]) -> list[
             continue
         seen.add(declared.id)
         scope = desired.agent_scope(declared)
-        want_state = desired.agent(declared)
-        have, want = live.agent(declared.id, scope).view(), want_state.view()
+        want_state, have_state = desired.agent(declared), live.agent(declared.id, scope)
+        have, want = have_state.view(), want_state.view()
         fields = diff_views(have, want)
         deps = _secret_deps(earlier, declared.id)
         if declared.pre_call_webhook is True and webhook_changes:
@@ -220,13 +246,23 @@ def _agents(manifest: Manifest, live: LiveState, earlier: list[Change]) -> list[
             changes.append(Unchanged(**common))
             continue
         differs = {key for key in want if have.get(key) != want.get(key)}
+        live_hook, want_hook = have_state.pre_call_webhook, want_state.pre_call_webhook
+        clear = "pre_call_webhook" in differs and codec.removes_headers(
+            live_hook if isinstance(live_hook, WebhookState) else None,
+            want_hook if isinstance(want_hook, WebhookState) else None,
+        )
+        removed = [k for k in desired.removed_placeholders(declared) if k in (have.get("dynamic_variables") or {})]
         edit = AgentEdit(
-            pre_call_webhook=want_state.pre_call_webhook if "pre_call_webhook" in differs else None,
+            pre_call_webhook=want_hook if "pre_call_webhook" in differs else None,
             set_placeholders=(want_state.placeholders or ()) if "dynamic_variables" in differs else (),
-            remove_placeholders=desired.removed_placeholders(declared) if "dynamic_variables" in differs else (),
+            remove_placeholders=tuple(removed) if "dynamic_variables" in differs else (),
             transfers=want_state.transfers if "transfers" in differs else None,
             overrides=want_state.overrides if "overrides" in differs else None,
+            clear_webhook_first=clear,
         )
+        notes: tuple[str, ...] = (NOTE_CLEAR_FIRST,) if clear else ()
+        notes += (NOTE_PLACEHOLDER_REMOVAL.format(keys=", ".join(removed)),) if removed else ()
+        common["notes"] = notes
         changes.append(
             AgentUpdate(
                 **common,

@@ -162,11 +162,16 @@ async def test_a_placeholder_set_to_null_is_removed_and_then_a_no_op(app: Any) -
     render_text(plan, out)
     assert '- dynamic_variables.extra = "x"' in out.getvalue()
     assert "never_set" not in out.getvalue()
-    assert {r.status for r in report.results} == {"applied"}, report.results
+    # Null is never sent (the API reference forbids it); the map is sent without the key. This
+    # emulator merges the map (agent_patch=merge), so the key stays: a read-back mismatch naming
+    # the key and the manual fix, never a loop.
+    [result] = report.results
+    assert result.status == "mismatch", report.results
+    assert "placeholder 'extra' is still set" in result.message and "dashboard" in result.message
     stored = agent_config(await state(app))["agent"]["dynamic_variables"]
-    assert stored["dynamic_variable_placeholders"].get("extra") is None  # the emulator stores the null
     assert stored["dynamic_variable_placeholders"]["name"] == "there"
-    assert not (await replan(app, manifest(removed))).has_changes
+    again = await replan(app, manifest(removed))
+    assert [c.address for c in again.actionable] == ["agent.support"]  # the next plan says the same
 
 
 @pytest.mark.anyio

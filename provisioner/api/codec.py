@@ -19,9 +19,12 @@ Mapping rules (documented in the README, "How it decides"):
 
 from __future__ import annotations
 
+import copy
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 from provisioner import grammar
@@ -267,8 +270,41 @@ def encode_webhook(hook: WebhookState | None, secret_ids: Mapping[str, str]) -> 
     return wire.WebhookWire(url=hook.url, request_headers=headers)
 
 
-def settings_patch(hook: WebhookState | None, secret_ids: Mapping[str, str]) -> wire.SettingsPatchRequest:
-    return wire.SettingsPatchRequest(conversation_initiation_client_data_webhook=encode_webhook(hook, secret_ids))
+def settings_patches(
+    hook: WebhookState | None, secret_ids: Mapping[str, str], fresh: wire.SettingsResponse, *, clear_first: bool
+) -> list[wire.SettingsPatchRequest]:
+    """Read-modify-write of the settings: every setting the tool does not own is sent back as read
+    (a PATCH may reset absent keys to defaults); the webhook is cleared first when headers go away
+    (the API may merge the header map)."""
+    kept: dict[str, Any] = {
+        key: getattr(fresh, key)
+        for key in wire.SETTINGS_KEPT
+        if key in fresh.model_fields_set
+        and not (getattr(fresh, key) is None and key != "conversation_embedding_retention_days")
+    }
+    bodies = []
+    if clear_first and hook is not None:
+        bodies.append(wire.SettingsPatchRequest(**kept, conversation_initiation_client_data_webhook=None))
+    bodies.append(
+        wire.SettingsPatchRequest(**kept, conversation_initiation_client_data_webhook=encode_webhook(hook, secret_ids))
+    )
+    return bodies
+
+
+def unowned_settings_changes(before: wire.SettingsResponse, after: wire.SettingsResponse) -> list[tuple[str, Any, Any]]:
+    """Settings the tool does not own that existed before the write and changed."""
+    return [
+        (key, getattr(before, key), getattr(after, key))
+        for key in wire.SETTINGS_KEPT
+        if key in before.model_fields_set and getattr(before, key) != getattr(after, key)
+    ]
+
+
+def removes_headers(live: WebhookState | None, wanted: WebhookState | None) -> bool:
+    """Whether writing `wanted` over `live` drops a header name (a merge would keep it)."""
+    if live is None or wanted is None:
+        return False
+    return bool({h for h, _ in live.headers} - {h for h, _ in wanted.headers})
 
 
 # -- transfer rules -----------------------------------------------------------------------------
@@ -465,6 +501,8 @@ class AgentEdit(Value):
     remove_placeholders: tuple[str, ...] = ()
     transfers: tuple[RuleState, ...] | None = None
     overrides: tuple[str, ...] | None = None
+    # The live webhook has headers the new one drops: clear it, then write it whole (see below).
+    clear_webhook_first: bool = False
 
     def secret_names(self) -> list[str]:
         hook = self.pre_call_webhook
@@ -481,36 +519,154 @@ def overrides_tree(names: tuple[str, ...]) -> dict[str, Any]:
     return tree
 
 
-def agent_patch(edit: AgentEdit, fresh: wire.AgentResponse, secret_ids: Mapping[str, str]) -> wire.AgentPatchRequest:
-    """The PATCH body for `edit`, composed from `fresh` (a GET made just before the write).
+# -- read-modify-write of agent sections ---------------------------------------------------------
+#
+# The API may deep-merge a PATCH into the stored agent or replace each section sent whole (the
+# sources do not say). Sending every section the edit touches whole, as read by a GET made just
+# before the write, with only the owned fields changed, gives the same result under both readings.
+# A map the edit removes keys from (an agent's own webhook headers) is first cleared (null), then
+# written whole: under a deep merge, leaving a key out would keep it.
 
-    The API deep-merges objects and replaces lists, so only the owned paths are sent and
-    everything else is left alone.
-    """
-    conversation: dict[str, Any] = {}
-    platform: dict[str, Any] = {}
+Tree = dict[str, Any] | int
+
+
+@lru_cache(maxsize=1)
+def request_fields() -> dict[str, Any]:
+    """The agent PATCH request-field tree (generated from the spec: tests/test_agent_request_fields.py)."""
+    data: dict[str, Any] = json.loads(
+        resources.files("provisioner.api").joinpath("agent_request_fields.json").read_text()
+    )
+    return data
+
+
+def _only_request_fields(value: Any, tree: Tree) -> Any:
+    """`value` without the keys the request schema does not know (response-only keys are never sent)."""
+    if not isinstance(value, dict) or not isinstance(tree, dict):
+        return copy.deepcopy(value)
+    kept: dict[str, Any] = {}
+    for key, item in value.items():
+        sub = tree.get(key, tree.get("*"))
+        if sub is not None:
+            kept[key] = _only_request_fields(item, sub)
+    return kept
+
+
+def _section(fresh: wire.AgentResponse, name: str) -> dict[str, Any]:
+    raw = fresh.conversation_config if name == "conversation_config" else (fresh.platform_settings or {})
+    section = _only_request_fields(raw, request_fields()[name])
+    return section if isinstance(section, dict) else {}
+
+
+def _place(root: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = root
+    for key in path[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = node[key] = {}
+        node = child
+    node[path[-1]] = value
+
+
+PLACEHOLDER_PATH = ("agent", "dynamic_variables", "dynamic_variable_placeholders")
+TRANSFER_PATH = ("agent", "prompt", "built_in_tools", "transfer_to_number")
+SWITCH_PATH = ("overrides", WEBHOOK_SWITCH)
+AGENT_WEBHOOK_PATH = ("workspace_overrides", AGENT_WEBHOOK)
+OVERRIDE_ROOT = ("overrides", "conversation_config_override")
+
+
+def owned_paths(edit: AgentEdit) -> list[tuple[str, ...]]:
+    """Paths (section first) the edit means to change; everything else in a sent section is unowned."""
+    paths: list[tuple[str, ...]] = []
     if edit.transfers is not None:
-        tool = transfer_tool(edit.transfers)
-        conversation.setdefault("agent", {})["prompt"] = {"built_in_tools": {"transfer_to_number": tool}}
-    if edit.set_placeholders or edit.remove_placeholders:
-        merged = live_placeholders(fresh)
+        paths.append(("conversation_config", *TRANSFER_PATH))
+    for key in [k for k, _ in edit.set_placeholders] + list(edit.remove_placeholders):
+        paths.append(("conversation_config", *PLACEHOLDER_PATH, key))
+    if edit.pre_call_webhook is not None:
+        paths += [("platform_settings", *SWITCH_PATH), ("platform_settings", *AGENT_WEBHOOK_PATH)]
+    if edit.overrides is not None:
+        paths += [("platform_settings", *OVERRIDE_ROOT, *path) for path in OVERRIDE_PATHS.values()]
+    return paths
+
+
+def agent_patches(
+    edit: AgentEdit, fresh: wire.AgentResponse, secret_ids: Mapping[str, str]
+) -> list[wire.AgentPatchRequest]:
+    """The PATCH bodies for `edit`, composed from `fresh` (a GET made just before the write)."""
+    conversation: dict[str, Any] | None = None
+    platform: dict[str, Any] | None = None
+    clear_first: dict[str, Any] | None = None
+    if edit.transfers is not None or edit.set_placeholders or edit.remove_placeholders:
+        conversation = _section(fresh, "conversation_config")
+    if edit.transfers is not None:
+        _place(conversation or {}, TRANSFER_PATH, transfer_tool(edit.transfers))
+    if conversation is not None and (edit.set_placeholders or edit.remove_placeholders):
+        merged = {k: v for k, v in live_placeholders(fresh).items() if v is not None}  # never a null placeholder
         merged.update(dict(edit.set_placeholders))  # keys set elsewhere are kept
         for key in edit.remove_placeholders:
-            if merged.get(key) is not None:
-                # The API deep-merges this map, so leaving the key out would keep it.
-                merged[key] = None
-        conversation.setdefault("agent", {})["dynamic_variables"] = {"dynamic_variable_placeholders": merged}
-    if edit.pre_call_webhook is not None:
+            merged.pop(key, None)
+        _place(conversation, PLACEHOLDER_PATH, merged)
+    if edit.pre_call_webhook is not None or edit.overrides is not None:
+        platform = _section(fresh, "platform_settings")
+    if platform is not None and edit.pre_call_webhook is not None:
         hook = edit.pre_call_webhook
-        platform.setdefault("overrides", {})[WEBHOOK_SWITCH] = hook is not False
+        _place(platform, SWITCH_PATH, hook is not False)
         own = hook if isinstance(hook, WebhookState) else None
         encoded = encode_webhook(own, secret_ids)
-        platform["workspace_overrides"] = {AGENT_WEBHOOK: encoded.model_dump(mode="json") if encoded else None}
-    if edit.overrides is not None:
-        platform.setdefault("overrides", {})["conversation_config_override"] = overrides_tree(edit.overrides)
+        _place(platform, AGENT_WEBHOOK_PATH, encoded.model_dump(mode="json") if encoded else None)
+        if edit.clear_webhook_first and own is not None:
+            clear_first = copy.deepcopy(platform)
+            _place(clear_first, AGENT_WEBHOOK_PATH, None)
+    if platform is not None and edit.overrides is not None:
+        _place(platform, OVERRIDE_ROOT, overrides_tree(edit.overrides))
+    bodies: list[wire.AgentPatchRequest] = []
+    if clear_first is not None:
+        bodies.append(wire.AgentPatchRequest(platform_settings=clear_first))
     fields: dict[str, Any] = {}
-    if conversation:
+    if conversation is not None:
         fields["conversation_config"] = conversation
-    if platform:
+    if platform is not None:
         fields["platform_settings"] = platform
-    return wire.AgentPatchRequest(**fields)
+    if fields:
+        bodies.append(wire.AgentPatchRequest(**fields))
+    return bodies
+
+
+def _leaves(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            yield from _leaves(item, (*path, str(key)))
+    else:
+        yield path, value
+
+
+# Server-maintained values that change on every write: never an unowned change.
+_METADATA = frozenset({"updated_at_unix_secs", "version_id", "branch_id", "main_branch_id", "access_info"})
+
+
+def unowned_changes(
+    before: wire.AgentResponse, after: wire.AgentResponse, edit: AgentEdit
+) -> list[tuple[str, Any, Any]]:
+    """Values that existed before the write, that the edit did not own, and that changed.
+
+    Keys the API adds (absent before) and server metadata are ignored. Only the sections the
+    write sent are compared: the others were not in the request.
+    """
+    owned = owned_paths(edit)
+    sent = {path[0] for path in owned}
+    found = []
+    for name in sorted(sent):
+        old = before.conversation_config if name == "conversation_config" else (before.platform_settings or {})
+        new = after.conversation_config if name == "conversation_config" else (after.platform_settings or {})
+        for path, value in _leaves(old, (name,)):
+            if any(path[: len(p)] == p or p[: len(path)] == path for p in owned) or _METADATA & set(path):
+                continue
+            current = _dig({name: new}, *path)
+            if current != value:
+                found.append((".".join(path), value, current))
+    return found
+
+
+def kept_after_removal(after: wire.AgentResponse, edit: AgentEdit) -> list[str]:
+    """Placeholder keys the edit removed that the API still holds (it merges this map)."""
+    live = live_placeholders(after)
+    return [key for key in edit.remove_placeholders if live.get(key) is not None]

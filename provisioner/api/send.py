@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 
 from provisioner.api import codec, wire
 from provisioner.api.client import ElevenLabsClient
+from provisioner.errors import ReadBackMismatch
 from provisioner.state import AgentScope, AgentState, NumberState, WebhookState
 
 Resolve = Callable[[str], str]
@@ -28,11 +29,22 @@ async def delete_secret(client: ElevenLabsClient, secret_id: str) -> None:
     await client.delete_secret(secret_id)
 
 
+def _unowned(found: list[tuple[str, object, object]]) -> None:
+    if found:
+        shown = "; ".join(f"{path}: was {before!r}, now {after!r}" for path, before, after in found[:5])
+        more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
+        raise ReadBackMismatch(f"the write changed values the tool does not own: {shown}{more}")
+
+
 async def update_webhook(
-    client: ElevenLabsClient, hook: WebhookState | None, secret_ids: Mapping[str, str]
+    client: ElevenLabsClient, hook: WebhookState | None, secret_ids: Mapping[str, str], *, clear_first: bool = False
 ) -> WebhookState | None:
-    await client.update_settings(codec.settings_patch(hook, secret_ids))
+    """Read-modify-write of the settings (see `codec.settings_patches`), then the read-back."""
+    fresh = await client.get_settings()
+    for request in codec.settings_patches(hook, secret_ids, fresh, clear_first=clear_first):
+        await client.update_settings(request)
     settings = await client.get_settings()
+    _unowned(codec.unowned_settings_changes(fresh, settings))
     names = {i: n for n, i in secret_ids.items()}
     return codec.decode_webhook(settings.conversation_initiation_client_data_webhook, names)
 
@@ -64,10 +76,18 @@ async def delete_number(client: ElevenLabsClient, number_id: str) -> None:
 async def update_agent(
     client: ElevenLabsClient, agent_id: str, edit: codec.AgentEdit, scope: AgentScope, secret_ids: Mapping[str, str]
 ) -> AgentState:
-    """Read-modify-write: the body is composed from a GET made just before the PATCH."""
+    """Read-modify-write: the bodies are composed from a GET made just before the PATCH."""
     fresh = await client.get_agent(agent_id)
-    request = codec.agent_patch(edit, fresh, secret_ids)
-    if request.body():
+    for request in codec.agent_patches(edit, fresh, secret_ids):
         await client.update_agent(agent_id, request)
     after = await client.get_agent(agent_id)
+    kept = codec.kept_after_removal(after, edit)
+    if kept:
+        names = ", ".join(repr(k) for k in kept)
+        raise ReadBackMismatch(
+            f"placeholder {names} is still set: the API keeps keys a PATCH leaves out (it merges this map) and "
+            "its reference forbids null; remove it in the ElevenLabs dashboard (the agent's dynamic variables), "
+            "then run `telephony plan`"
+        )
+    _unowned(codec.unowned_changes(fresh, after, edit))
     return codec.decode_agent(after, scope, {i: n for n, i in secret_ids.items()})

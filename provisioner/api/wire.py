@@ -127,10 +127,25 @@ class WebhookWire(BaseModel):
 
 
 class SettingsResponse(Response):
-    """GetConvAISettingsResponseModel (only what the tool reads)."""
+    """GetConvAISettingsResponseModel: the webhook the tool owns, and the settings it sends back
+    unchanged (read-modify-write: a PATCH may reset absent keys to defaults)."""
 
     conversation_initiation_client_data_webhook: WebhookWire | None = None
     default_livekit_stack: str | None = None
+    webhooks: dict[str, Any] | None = None
+    can_use_mcp_servers: bool | None = None
+    rag_retention_period_days: int | None = None
+    conversation_embedding_retention_days: int | None = None
+
+
+# The PatchConvAISettingsRequest keys the tool does not own and sends back as read.
+SETTINGS_KEPT = (
+    "webhooks",
+    "can_use_mcp_servers",
+    "rag_retention_period_days",
+    "conversation_embedding_retention_days",
+    "default_livekit_stack",
+)
 
 
 class SecretResponse(Response):
@@ -246,9 +261,14 @@ class UpdateSecretRequest(Request):
 
 
 class SettingsPatchRequest(Request):
-    """PatchConvAISettingsRequest: the tool sends only the webhook."""
+    """PatchConvAISettingsRequest: the webhook, and every other setting as it was read."""
 
     conversation_initiation_client_data_webhook: WebhookWire | None
+    webhooks: dict[str, Any] | None = None
+    can_use_mcp_servers: bool | None = None
+    rag_retention_period_days: int | None = None
+    conversation_embedding_retention_days: int | None = None
+    default_livekit_stack: Literal["standard", "static"] | None = None
 
 
 class AgentPatchRequest(Request):
