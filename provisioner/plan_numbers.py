@@ -229,48 +229,73 @@ def _number_change(
     )
 
 
+def _delete(item: LiveNumber, address: str, reason: Reason, text: str, aliases: dict[str, str]) -> NumberDelete:
+    have = item.state.view(aliases, manage_agent=True)
+    return NumberDelete(
+        address=address,
+        kind="phone_number",
+        name=item.state.number,
+        action="delete",
+        reason=reason,
+        reason_text=text,
+        before=have,
+        fields=(FieldChange(path="", before=have, after=None),),
+        live_id=item.phone_number_id,
+        live_digest=digest(have),
+        phase=PHASE_DELETES,
+        number_id=item.phone_number_id,
+    )
+
+
+def _keeper(copies: list[LiveNumber], number: desired.DesiredNumber, aliases: dict[str, str]) -> LiveNumber:
+    """Of several live copies of one number, the one that matches the manifest, else the first listed."""
+    want = number.state.view(aliases, manage_agent=number.manages_agent)
+    for item in copies:
+        if item.state.view(aliases, manage_agent=number.manages_agent) == want:
+            return item
+    return copies[0]
+
+
 def plan_numbers(
     manifest: Manifest, live: LiveState, rotate: bool, aliases: dict[str, str]
 ) -> tuple[list[Change], list[Unmanaged]]:
-    by_number: dict[str, LiveNumber] = {}
-    extra: list[LiveNumber] = []
+    copies: dict[str, list[LiveNumber]] = {}
     for item in live.numbers:
-        if item.state.key in by_number:
-            extra.append(item)  # a duplicate of a number already seen: listed, never managed
-        else:
-            by_number[item.state.key] = item
+        copies.setdefault(item.state.key, []).append(item)
     wanted = [desired.number(manifest, alias, n) for alias, n in manifest.phone_numbers.items()]
     kept = keeps_codec_order(live)
-    changes = [_number_change(n, by_number.get(n.state.key), rotate, aliases, kept, live.default_stack) for n in wanted]
+    changes: list[Change] = []
+    for number in wanted:
+        found = copies.get(number.state.key, [])
+        keeper = _keeper(found, number, aliases) if found else None
+        changes.append(_number_change(number, keeper, rotate, aliases, kept, live.default_stack))
+        for extra in [item for item in found if item is not keeper]:
+            # Duplicates are never invisible (e.g. two concurrent applies against an API that accepts
+            # a second import): the extra copy is deleted under the usual deletion safety rules.
+            assert keeper is not None
+            text = f"a duplicate of {number_address(number.alias)}, which keeps {keeper.phone_number_id}"
+            address = undeclared_address(extra.state.number, extra.phone_number_id)
+            changes.append(_delete(extra, address, Reason.DELETE_DUPLICATE, text, aliases))
     declared = {n.state.key for n in wanted}
     unmanaged = []
-    leftovers = [(item, False) for key, item in by_number.items() if key not in declared]
-    for item, duplicate in leftovers + [(item, True) for item in extra]:
-        state = item.state
-        found = Unmanaged(state.number, state.label, state.provider, item.phone_number_id, state.agent_id)
-        if not manifest.workspace.prune:
-            unmanaged.append(found)  # listed as never touched; under prune it is planned for deletion
-        else:
-            have = state.view(aliases, manage_agent=True)
+    for key, items in copies.items():
+        if key in declared:
+            continue
+        for index, item in enumerate(items):
+            state = item.state
+            if not manifest.workspace.prune:
+                # Listed as never touched (a duplicate shows each id); under prune, planned for deletion.
+                unmanaged.append(
+                    Unmanaged(state.number, state.label, state.provider, item.phone_number_id, state.agent_id)
+                )
+                continue
+            duplicate = index > 0
             text = (
                 "a duplicate of a number already in the workspace (workspace.prune: true)"
                 if duplicate
                 else "not declared in the manifest (workspace.prune: true)"
             )
-            changes.append(
-                NumberDelete(
-                    address=undeclared_address(found.number, item.phone_number_id if duplicate else None),
-                    kind="phone_number",
-                    name=found.number,
-                    action="delete",
-                    reason=Reason.DELETE_DUPLICATE if duplicate else Reason.DELETE_PRUNED,
-                    reason_text=text,
-                    before=have,
-                    fields=(FieldChange(path="", before=have, after=None),),
-                    live_id=item.phone_number_id,
-                    live_digest=digest(have),
-                    phase=PHASE_DELETES,
-                    number_id=item.phone_number_id,
-                )
-            )
+            address = undeclared_address(state.number, item.phone_number_id if duplicate else None)
+            reason = Reason.DELETE_DUPLICATE if duplicate else Reason.DELETE_PRUNED
+            changes.append(_delete(item, address, reason, text, aliases))
     return changes, unmanaged

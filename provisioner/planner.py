@@ -150,6 +150,27 @@ def _secrets(manifest: Manifest, live: LiveState, opts: Options) -> list[Change]
         else:
             changes.append(Unchanged(**common))
     scopes = _scope_address(manifest)
+    for extra in live.duplicate_secrets():
+        if not is_tool_secret(extra.name):
+            continue  # a secret the tool did not create is never touched
+        view = {"name": extra.name}
+        changes.append(
+            SecretDelete(
+                address=f'secret["{extra.name}", "{extra.secret_id}"]',
+                kind="secret",
+                name=extra.name,
+                action="delete",
+                reason=Reason.DELETE_DUPLICATE,
+                reason_text=f"a duplicate of secret.{extra.name}, which keeps {live_ids.get(extra.name)}",
+                before=view,
+                fields=(FieldChange(path="", before=view, after=None),),
+                live_id=extra.secret_id,
+                live_digest=digest(view),
+                depends_on=tuple(a for s, a in scopes.items() if secret_scope(extra.name) == s),
+                phase=PHASE_DELETES,
+                secret_id=extra.secret_id,
+            )
+        )
     for name, secret_id in sorted(live_ids.items()):
         scope = secret_scope(name)
         if name not in wanted and scope in scopes:

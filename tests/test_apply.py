@@ -202,3 +202,29 @@ async def test_codec_order_is_compared_and_sent(app: Any) -> None:
     assert {r.status for r in report.results} == {"applied"}
     number = next(n for n in (await state(app))["phone_numbers"] if n["phone_number"] == "+14155550101")
     assert number["outbound_trunk"]["enabled_codecs"] == ["PCMA/8000", "PCMU/8000"]
+
+
+@pytest.mark.anyio
+async def test_duplicates_from_concurrent_applies_are_visible_and_healed() -> None:
+    seed = {"agents": [{"agent_id": AGENT, "name": "Support"}]}
+    app = build_app(api_keys=["k"], seed=seed, allow_duplicate_numbers=True)
+    m = manifest()
+    await plan_and_apply(app, m)
+    async with helpers.emulator_client(app) as client:
+        # A second apply that raced the first: the same number imported again, a secret made twice.
+        body = {"provider": "twilio", "phone_number": "+14155550100", "label": "Line", "sid": ENV["SID"], "token": "t"}
+        await client.request("POST", "/v1/convai/phone-numbers", body=body)
+        name = "telephony:workspace:Authorization"
+        await client.request("POST", "/v1/convai/secrets", body={"type": "new", "name": name, "value": "v"})
+    plan = await replan(app, m)
+    assert sorted(c.address.split(",")[0] for c in plan.actionable) == [
+        'phone_number["+14155550100"',
+        f'secret["{name}"',
+    ]
+    assert all(c.action == "delete" for c in plan.actionable)
+    _, report = await plan_and_apply(app, m)
+    assert {r.status for r in report.results} == {"applied"}, report.results
+    workspace = await state(app)
+    assert [n["phone_number"] for n in workspace["phone_numbers"]].count("+14155550100") == 1
+    assert secret_names(workspace).count(name) == 1
+    assert not (await replan(app, m)).has_changes

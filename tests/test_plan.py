@@ -211,3 +211,33 @@ def test_caller_id_only_is_unknown_without_supports_inbound_and_never_forces_a_r
     assert "caller_id_only: true" in outbound_only
     again = build_plan(manifest(outbound_only), state(silent)).change("phone_number.line")
     assert again is not None and again.action == "no-op"
+
+
+def test_a_duplicate_of_a_declared_number_is_a_change_even_without_prune() -> None:
+    stale = {**live_number("+14155550100"), "phone_number_id": "phnum_first", "label": "Stale"}
+    matching = {**live_number("+14155550100"), "phone_number_id": "phnum_match"}
+    plan = build_plan(manifest(), state(stale, matching))
+    line = plan.change("phone_number.line")
+    # The copy that matches the manifest is kept; the other is deleted under the usual safety rules.
+    assert line is not None and line.action == "no-op" and line.live_id == "phnum_match"
+    [extra] = plan.number_deletes()
+    assert extra.address == 'phone_number["+14155550100", "phnum_first"]'
+    assert extra.reason_text == "a duplicate of phone_number.line, which keeps phnum_match"
+    assert plan.has_changes and plan.blocked() and "--allow-deletes" in plan.blocked()[0]
+    assert plan.unmanaged == []
+
+
+def test_duplicate_tool_secrets_keep_the_referenced_copy_and_delete_the_other() -> None:
+    name = "telephony:workspace:Authorization"
+    secrets = [{"secret_id": "sec_first", "name": name}, {"secret_id": "sec_used", "name": name}]
+    hook = {"url": "https://crm.example.com/hook", "request_headers": {"Authorization": {"secret_id": "sec_used"}}}
+    live = live_state(
+        [], agents=[AGENT], settings={"conversation_initiation_client_data_webhook": hook}, secrets=secrets
+    )
+    plan = build_plan(manifest(), live)
+    kept = plan.change(f"secret.{name}")
+    assert kept is not None and kept.action == "no-op" and kept.live_id == "sec_used"
+    extra = plan.change(f'secret["{name}", "sec_first"]')
+    assert extra is not None and extra.action == "delete" and "keeps sec_used" in (extra.reason_text or "")
+    webhook = plan.change("workspace.pre_call_webhook")
+    assert webhook is not None and webhook.action == "no-op"

@@ -473,14 +473,24 @@ def live_placeholders(agent: wire.AgentResponse) -> dict[str, Any]:
     return dict(found) if isinstance(found, dict) else {}
 
 
+def agent_webhook(agent: wire.AgentResponse) -> wire.WebhookWire | None:
+    """An agent's own pre-call webhook, when it has one of the documented shape."""
+    raw = _dig(agent.platform_settings or {}, "workspace_overrides", AGENT_WEBHOOK)
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return wire.WebhookWire.model_validate(raw)
+    except ValueError:
+        return None
+
+
 def decode_agent(agent: wire.AgentResponse, scope: AgentScope, secret_names: Mapping[str, str]) -> AgentState:
     """Read only the telephony fields `scope` manages; the others stay None (unmanaged)."""
     platform = agent.platform_settings or {}
     fields: dict[str, Any] = {}
     if scope.pre_call_webhook:
         switch = bool(_dig(platform, "overrides", WEBHOOK_SWITCH))
-        raw = _dig(platform, "workspace_overrides", AGENT_WEBHOOK)
-        own = decode_webhook(wire.WebhookWire.model_validate(raw), secret_names) if isinstance(raw, dict) else None
+        own = decode_webhook(agent_webhook(agent), secret_names)
         fields["pre_call_webhook"] = (own or True) if switch else False
     if scope.placeholders is not None:
         live = live_placeholders(agent)

@@ -56,13 +56,34 @@ class LiveState:
     webhook: WebhookState | None = None  # the workspace webhook (when settings were read)
     default_stack: str | None = None  # the workspace's default_livekit_stack (when settings were read)
     _agents: dict[str, wire.AgentResponse] = field(default_factory=dict)
+    _referenced: set[str] = field(default_factory=set)  # secret ids a webhook header points at
 
     def secret_ids(self) -> dict[str, str]:
-        """Name → id (the first listed when a name repeats)."""
+        """Name → id. When a name repeats, the copy a webhook references, else the first listed."""
         found: dict[str, str] = {}
         for secret in self.secrets:
-            found.setdefault(secret.name, secret.secret_id)
+            if secret.name not in found or (
+                secret.secret_id in self._referenced and found[secret.name] not in self._referenced
+            ):
+                found[secret.name] = secret.secret_id
         return found
+
+    def duplicate_secrets(self) -> list[LiveSecret]:
+        """Copies of a name other than the one `secret_ids` keeps."""
+        kept = set(self.secret_ids().values())
+        return [s for s in self.secrets if s.secret_id not in kept]
+
+    def _note_references(self, hook: wire.WebhookWire | None) -> None:
+        if hook is not None:
+            self._referenced |= {
+                v.secret_id for v in hook.request_headers.values() if isinstance(v, wire.SecretReference)
+            }
+
+    def _note_agent_references(self) -> None:
+        for agent in self._agents.values():
+            raw = codec.agent_webhook(agent)
+            if raw is not None:
+                self._note_references(raw)
 
     def secret_names(self) -> dict[str, str]:
         return {s.secret_id: s.name for s in self.secrets}
@@ -85,7 +106,9 @@ def decode(
     """A LiveState from wire models (what `observe` reads; tests and library users build one directly)."""
     state = LiveState(numbers=decode_numbers(numbers), secrets=[LiveSecret(s.secret_id, s.name) for s in secrets])
     state._agents = {a.agent_id: a for a in agents}
+    state._note_agent_references()
     if settings is not None:
+        state._note_references(settings.conversation_initiation_client_data_webhook)
         state.webhook = codec.decode_webhook(settings.conversation_initiation_client_data_webhook, state.secret_names())
         state.default_stack = settings.default_livekit_stack
     return state
@@ -144,7 +167,9 @@ async def observe(client: ElevenLabsClient, needs: Needs) -> LiveState:
     except ExceptionGroup as failed:
         raise failed.exceptions[0] from None
     state.numbers = decode_numbers(raw_numbers)
+    state._note_agent_references()
     if settings:
+        state._note_references(settings[0].conversation_initiation_client_data_webhook)
         state.webhook = codec.decode_webhook(
             settings[0].conversation_initiation_client_data_webhook, state.secret_names()
         )
