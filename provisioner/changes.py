@@ -82,6 +82,8 @@ class Change(BaseModel):
     live_digest: str = ""
     phase: int = PHASE_UPDATES
     notes: tuple[str, ...] = ()
+    # What a reviewer must not miss (e.g. a webhook that will receive stored secrets at a new host).
+    attention: tuple[str, ...] = ()
 
     @property
     def sort_key(self) -> tuple[int, int, str]:

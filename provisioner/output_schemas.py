@@ -40,7 +40,18 @@ def plan_output_schema() -> dict[str, Any]:
     }
     change = {
         "type": "object",
-        "required": ["address", "type", "name", "change", "fields", "reason", "reason_code", "depends_on", "notes"],
+        "required": [
+            "address",
+            "type",
+            "name",
+            "change",
+            "fields",
+            "reason",
+            "reason_code",
+            "depends_on",
+            "notes",
+            "attention",
+        ],
         "properties": {
             "address": {"type": "string", "examples": ["phone_number.support-line", "agent.support"]},
             "type": {"enum": ["secret", "workspace_webhook", "phone_number", "agent"]},
@@ -62,6 +73,7 @@ def plan_output_schema() -> dict[str, Any]:
             "reason_code": {"type": "string", "description": "The same, machine-readable (e.g. delete_pruned)."},
             "depends_on": _STRINGS,
             "notes": _STRINGS,
+            "attention": {**_STRINGS, "description": "What a reviewer must not miss (e.g. a new webhook host)."},
         },
         "additionalProperties": False,
     }
@@ -92,6 +104,7 @@ def plan_output_schema() -> dict[str, Any]:
             "summary",
             "has_changes",
             "blocked",
+            "attention",
             "notes",
             "manifest_digest",
             "workspace",
@@ -110,6 +123,7 @@ def plan_output_schema() -> dict[str, Any]:
             },
             "has_changes": {"type": "boolean"},
             "blocked": _STRINGS,
+            "attention": _STRINGS,
             "notes": _STRINGS,
             "manifest_digest": {"type": "string"},
             "workspace": {"type": "object", "additionalProperties": {"type": "string"}},

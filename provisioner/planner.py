@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from provisioner import desired
 from provisioner.api import codec
@@ -40,6 +41,7 @@ from provisioner.state import (
     SECRET_NAME_PREFIX,
     SENSITIVE,
     WORKSPACE_SCOPE,
+    SecretRef,
     WebhookState,
     is_tool_secret,
     secret_scope,
@@ -195,6 +197,20 @@ def _secrets(manifest: Manifest, live: LiveState, opts: Options) -> list[Change]
     return changes
 
 
+def webhook_host_attention(before: WebhookState | None, after: WebhookState | None, where: str) -> tuple[str, ...]:
+    """A new or changed webhook host stands out: ElevenLabs will send its headers (secrets included) there."""
+    if after is None:
+        return ()
+    new_host = urlsplit(after.url.strip()).hostname or after.url
+    old_host = urlsplit(before.url.strip()).hostname if before is not None else None
+    if old_host == new_host:
+        return ()
+    secrets = [h for h, v in after.headers if isinstance(v, SecretRef)]
+    carried = f"; its headers {', '.join(secrets)} carry stored secrets" if secrets else ""
+    was = f" (was {old_host})" if old_host else ""
+    return (f"{where} sends to a new host: {new_host}{was}{carried}. Check it is yours.",)
+
+
 def _secret_deps(changes: Iterable[Change], scope: str) -> tuple[str, ...]:
     return tuple(
         c.address
@@ -224,6 +240,7 @@ def _webhook(manifest: Manifest, live: LiveState, secrets: list[Change]) -> list
     if not fields:
         return [Unchanged(**common)]
     clear = codec.removes_headers(live.webhook, wanted)
+    common["attention"] = webhook_host_attention(live.webhook, wanted, "the workspace pre-call webhook")
     return [
         WebhookUpdate(
             **common,
@@ -281,6 +298,9 @@ def _agents(manifest: Manifest, live: LiveState, earlier: list[Change]) -> list[
             overrides=want_state.overrides if "overrides" in differs else None,
             clear_webhook_first=clear,
         )
+        if "pre_call_webhook" in differs and isinstance(want_hook, WebhookState):
+            before_hook = live_hook if isinstance(live_hook, WebhookState) else None
+            common["attention"] = webhook_host_attention(before_hook, want_hook, f"agent {alias}'s pre-call webhook")
         notes: tuple[str, ...] = (NOTE_CLEAR_FIRST,) if clear else ()
         notes += (NOTE_PLACEHOLDER_REMOVAL.format(keys=", ".join(removed)),) if removed else ()
         common["notes"] = notes

@@ -181,6 +181,8 @@ def render_text(
         head = Text(f"  {_SYMBOL[change.action]} ", style=style)
         head.append(f'{change.kind} "{change.name}" {{', style="")
         console.print(head)
+        for warning in change.attention:
+            console.print(Text(f"      ! {warning}", style="bold red"))
         for sign, text in change_lines(change):
             line = Text("      ")
             line.append(sign, style=_STYLE.get({"+": "create", "-": "delete", "~": "update"}.get(sign, "no-op")))
@@ -242,6 +244,7 @@ def plan_json(plan: Plan, *, mode: Mode = "plan", blocked: list[str] | None = No
                 "reason_code": change.reason.value,
                 "depends_on": list(change.depends_on),
                 "notes": list(change.notes),
+                "attention": list(change.attention),
             }
         )
     return {
@@ -261,6 +264,7 @@ def plan_json(plan: Plan, *, mode: Mode = "plan", blocked: list[str] | None = No
         "summary": plan.counts(),
         "has_changes": plan.has_changes,
         "blocked": list(blocked or []),
+        "attention": [f"{c.address}: {text}" for c in plan.actionable for text in c.attention],
         "notes": list(plan.notes) + ([DRIFT_NOTE] if mode == "drift" else []),
         "manifest_digest": plan.manifest_digest,
         "workspace": dict(plan.workspace),
@@ -326,6 +330,7 @@ def render_markdown(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: l
             unmanaged_total=len(plan.unmanaged),
             notes=list(plan.notes) + ([DRIFT_NOTE] if mode == "drift" else []),
             blocked=blocked or [],
+            attention=[f"`{c.address}`: {_cell(text)}" for c in plan.actionable for text in c.attention],
             workspace=plan.workspace,
             cell=_cell,
         )
