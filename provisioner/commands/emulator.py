@@ -14,6 +14,9 @@ from provisioner.commands import usage
 from provisioner.exitcodes import ExitCode
 
 FAULTS_HELP = "Inject faults: a SPEC as described below (also PUT /_emulator/faults)."
+SEMANTICS_HELP = (
+    "Readings of the API to play: NAME=VALUE[,NAME=VALUE...] as described below (also PUT /_emulator/semantics)."
+)
 
 
 def is_loopback(host: str) -> bool:
@@ -56,6 +59,7 @@ def emulator_group() -> None:
     "--latency-ms", default=0, show_default=True, type=click.IntRange(0), help="Delay added to every API call."
 )
 @click.option("--faults", default=None, help=FAULTS_HELP)
+@click.option("--semantics", "semantics_spec", default=None, metavar="SPEC", help=SEMANTICS_HELP)
 @click.option("--allow-remote", is_flag=True, help="Allow binding a non-loopback address.")
 @click.option(
     "--allow-duplicate-numbers", is_flag=True, help="Accept re-importing a phone_number (default: 400, never 409)."
@@ -68,6 +72,7 @@ def serve(
     seed_file: Path | None,
     latency_ms: int,
     faults: str | None,
+    semantics_spec: str | None,
     allow_remote: bool,
     allow_duplicate_numbers: bool,
 ) -> None:
@@ -76,7 +81,8 @@ def serve(
     Prints "Emulator listening on http://HOST:PORT". Point the SDK at it with
     ElevenLabs(api_key=..., base_url=URL). Test controls (no key needed) live under
     /_emulator/: GET stats, POST reset, POST clock/advance {"seconds": N},
-    PUT/DELETE faults, PUT/DELETE drop-fields {"paths": [...]}, GET state.
+    PUT/DELETE faults, PUT/DELETE drop-fields {"paths": [...]}, GET/PUT semantics,
+    GET/DELETE requests (the request log), GET state.
 
     \b
     Fault SPEC: key=value pairs separated by ';', deterministic for a seed:
@@ -90,6 +96,15 @@ def serve(
 
     drop_before closes the connection without running the request; drop_after
     commits the write, then closes it. /_emulator/* is never faulted.
+
+    \b
+    Semantics SPEC: NAME=VALUE pairs separated by ',' (default first):
+      agent_patch=merge|replace          agent PATCH deep-merges / replaces each section sent
+      placeholder_null=reject|remove     null dynamic-variable placeholder: 422 / delete the key
+      settings_patch=partial|defaults    settings PATCH keeps / resets absent keys
+      new_sip_stack=workspace|standard   new SIP number's livekit_stack
+      list_has_more=present|omitted      has_more in v2 phone-number pages
+      codec_order=kept|sorted            enabled_codecs as sent / alphabetical
     """
     from provisioner.sandbox import SandboxUnavailable, require_emulator
 
@@ -102,6 +117,13 @@ def serve(
 
     from provisioner.emulator import FaultSpecError, build_app, load_seed_file
     from provisioner.emulator.errors import EmulatorError
+    from provisioner.emulator.semantics import SemanticsError, parse
+
+    try:
+        semantics = parse(semantics_spec or "")
+    except SemanticsError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(ExitCode.ERROR)
 
     if not is_loopback(host) and not allow_remote:
         click.echo(
@@ -117,6 +139,7 @@ def serve(
             faults=faults,
             latency_ms=latency_ms,
             allow_duplicate_numbers=allow_duplicate_numbers,
+            semantics=semantics,
         )
     except (FaultSpecError, ValueError, OSError, EmulatorError) as exc:
         click.echo(f"error: {exc}", err=True)

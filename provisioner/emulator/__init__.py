@@ -10,6 +10,7 @@ unchanged. Serve it with `telephony emulator serve`, or run it in-process:
 from provisioner.emulator.app import build_app, load_seed_file
 from provisioner.emulator.faults import FaultPlan, FaultSpecError
 from provisioner.emulator.middleware import DroppedConnection
+from provisioner.emulator.semantics import Semantics, SemanticsError
 from provisioner.emulator.store import Store
 from provisioner.emulator.transport import EmulatorTransport
 
@@ -18,6 +19,8 @@ __all__ = [
     "EmulatorTransport",
     "FaultPlan",
     "FaultSpecError",
+    "Semantics",
+    "SemanticsError",
     "Store",
     "build_app",
     "load_seed_file",

@@ -2,6 +2,8 @@
 
 The real API merges a PATCH body into the stored config (nested objects merged, lists and
 scalars replaced, `null` stored as given) and silently drops keys its schema does not know.
+Readings the sources leave open (a section replaced whole, a null placeholder) are semantics
+switches: see `provisioner.emulator.semantics` and `Store.patch_agent`.
 The known keys come from the OpenAPI spec, pre-computed into `known_fields.json` (regenerate
 with `python tests/test_emulator_known_fields.py`).
 """

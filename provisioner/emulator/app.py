@@ -21,6 +21,8 @@ from provisioner.emulator.control import EmulatorState
 from provisioner.emulator.errors import EmulatorError, error_handler
 from provisioner.emulator.faults import FaultPlan, coerce
 from provisioner.emulator.middleware import EmulatorMiddleware, NestingGuard
+from provisioner.emulator.semantics import Semantics
+from provisioner.emulator.semantics import coerce as coerce_semantics
 from provisioner.emulator.store import Store
 
 
@@ -60,6 +62,7 @@ def build_app(
     latency_ms: int = 0,
     clock: Clock | None = None,
     allow_duplicate_numbers: bool = False,
+    semantics: str | Semantics | None = None,
 ) -> FastAPI:
     """Build an emulator app.
 
@@ -71,8 +74,16 @@ def build_app(
     - `latency_ms`: delay added to every real-API request.
     - `clock`: the batch clock (default: wall time; advance with `POST /_emulator/clock/advance`).
     - `allow_duplicate_numbers`: accept a second import of the same `phone_number` (default: 400).
+    - `semantics`: the semantics switches, a `Semantics` or a spec such as
+      `"agent_patch=replace,placeholder_null=remove"` (see `provisioner.emulator.semantics`);
+      a bad spec raises `SemanticsError` (a `ValueError`).
     """
-    store = Store(clock=clock, state_file=state_file, allow_duplicate_numbers=allow_duplicate_numbers)
+    store = Store(
+        clock=clock,
+        state_file=state_file,
+        allow_duplicate_numbers=allow_duplicate_numbers,
+        semantics=coerce_semantics(semantics),
+    )
     store.remove_stale_temporaries()
     if state_file is not None and state_file.exists():
         store.load_state(json.loads(state_file.read_text()))

@@ -1,4 +1,4 @@
-"""The emulator's runtime controls: keys, faults, latency, request counts, and auth.
+"""The emulator's runtime controls: keys, faults, latency, request counts, the request log, and auth.
 
 One `EmulatorState` hangs off `app.state.emulator`; `app.state.store` is its store.
 """
@@ -6,7 +6,8 @@ One `EmulatorState` hangs off `app.state.emulator`; `app.state.store` is its sto
 from __future__ import annotations
 
 import copy
-from collections import Counter
+import json
+from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -36,6 +37,17 @@ class EmulatorState:
         self.routes: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
         self.faults_injected: Counter[str] = Counter()
+        self.requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
+
+    def record_request(self, method: str, path: str, query: str, body: bytes) -> None:
+        """Log one real-API request for conformance tests: JSON bodies only, secrets redacted."""
+        parsed: Any = None
+        if body.strip():
+            try:
+                parsed = redact(json.loads(body))
+            except (ValueError, RecursionError):
+                parsed = None  # not JSON: not logged
+        self.requests.append({"method": method, "path": path, "query": query, "body": parsed})
 
     def check_auth(self, request: Request) -> None:
         """Called at the top of every API handler, i.e. after FastAPI has validated the request."""
@@ -61,6 +73,23 @@ class EmulatorState:
         self.routes.clear()
         self.statuses.clear()
         self.faults_injected.clear()
+
+
+REQUEST_LOG_LIMIT = 5000
+REDACTED = "<redacted>"
+SECRET_KEYS = frozenset({"value", "token", "sid", "account_auth_token", "password", "api_key", "api_token"})
+
+
+def redact(data: Any) -> Any:
+    """`data` with the value of every secret-bearing key, at any depth, replaced by "<redacted>".
+
+    A null stays null: it holds no secret, and whether a client sent it matters (a trunk
+    password of null keeps the stored one)."""
+    if isinstance(data, dict):
+        return {k: (REDACTED if k in SECRET_KEYS and v is not None else redact(v)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [redact(v) for v in data]
+    return data
 
 
 def state_of(request: Request) -> EmulatorState:

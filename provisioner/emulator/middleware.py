@@ -41,6 +41,10 @@ class EmulatorMiddleware:
             return
         state = self.state
         method, path = scope["method"], scope["path"]
+        body = b""
+        if method in _BODY_METHODS:
+            body, receive = await _buffered(receive)
+        state.record_request(method, path, scope.get("query_string", b"").decode("latin-1"), body)
         plan = state.faults
         fault = plan.draw(method, path) if plan else None
         delay = state.latency_ms + (plan.latency_ms if plan and plan.matches(method, path) else 0)
@@ -91,6 +95,34 @@ class EmulatorMiddleware:
                     route = candidate
                     break
         return str(getattr(route, "path", scope["path"]))
+
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """Read the whole request body (for the request log); a `receive` that replays it."""
+    chunks: list[bytes] = []
+    more = True
+    first: Message | None = None
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            first = message  # a disconnect: replayed as is
+            break
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return first or {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay
 
 
 async def _drop(send: Send, kind: str) -> None:

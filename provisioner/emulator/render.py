@@ -45,7 +45,7 @@ def inbound_trunk(stored: dict[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
-def outbound_trunk(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+def outbound_trunk(stored: dict[str, Any] | None, *, sort_codecs: bool = False) -> dict[str, Any] | None:
     if stored is None:
         return None
     out = {k: stored.get(k) for k in _OUTBOUND_KEYS}
@@ -54,11 +54,12 @@ def outbound_trunk(stored: dict[str, Any] | None) -> dict[str, Any] | None:
     out["has_auth_credentials"] = stored.get("username") is not None
     out["username"] = stored.get("username")
     out["has_outbound_trunk"] = False  # no LiveKit trunk is ever provisioned here
-    out["enabled_codecs"] = list(stored.get("enabled_codecs") or [])
+    codecs = list(stored.get("enabled_codecs") or [])
+    out["enabled_codecs"] = sorted(codecs) if sort_codecs else codecs  # `codec_order=sorted`: alphabetical
     return out
 
 
-def phone_number(record: dict[str, Any], agent: dict[str, Any] | None) -> dict[str, Any]:
+def phone_number(record: dict[str, Any], agent: dict[str, Any] | None, *, sort_codecs: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
         "phone_number": record["phone_number"],
         "label": record["label"],
@@ -69,7 +70,7 @@ def phone_number(record: dict[str, Any], agent: dict[str, Any] | None) -> dict[s
         "provider": record["provider"],
     }
     if record["provider"] == "sip_trunk":
-        outbound = outbound_trunk(record.get("outbound_trunk"))
+        outbound = outbound_trunk(record.get("outbound_trunk"), sort_codecs=sort_codecs)
         out["provider_config"] = outbound  # deprecated mirror of outbound_trunk
         out["outbound_trunk"] = outbound
         out["inbound_trunk"] = inbound_trunk(record.get("inbound_trunk"))

@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 
 from provisioner.emulator import agent_schema, render
-from provisioner.emulator.control import authed_store
+from provisioner.emulator.control import authed_store, state_of
 from provisioner.emulator.models import CreateAgentRequest, PatchAgentRequest, agent_patch_dict
 from provisioner.emulator.responses import json_response
 from provisioner.emulator.routes_numbers import page
+from provisioner.emulator.store import PLACEHOLDERS_PATH, null_placeholders
 
 router = APIRouter()
+
+
+def check_placeholders(request: Request, body: dict[str, Any]) -> None:
+    """`placeholder_null=reject`: a null placeholder value is a 422, as for any other bad value."""
+    if state_of(request).store.semantics.placeholder_null != "reject":
+        return
+    names = null_placeholders(body)
+    if names:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "string_type",
+                    "loc": ("body", *PLACEHOLDERS_PATH, name),
+                    "msg": "Input should be a valid string, number, integer or boolean",
+                    "input": None,
+                }
+                for name in names
+            ]
+        )
 
 
 @router.post("/v1/convai/agents/create")
 async def create_agent(request: Request, body: CreateAgentRequest) -> Response:
     patch = agent_patch_dict(body)
     agent_schema.validate(patch)  # the whole config checked against the spec: 422 before auth
+    check_placeholders(request, patch)
     store = authed_store(request)
     return json_response({"agent_id": store.create_agent(patch)})
 
@@ -52,6 +74,7 @@ async def get_agent(request: Request, agent_id: str) -> Response:
 async def update_agent(request: Request, agent_id: str, body: PatchAgentRequest) -> Response:
     patch = agent_patch_dict(body)
     agent_schema.validate(patch)  # the whole config checked against the spec: 422 before auth
+    check_placeholders(request, patch)
     store = authed_store(request)
     store.patch_agent(agent_id, patch)
     return json_response(store.agent_json(agent_id))

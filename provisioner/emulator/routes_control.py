@@ -12,6 +12,7 @@ from provisioner.emulator.control import state_of
 from provisioner.emulator.errors import bad_request
 from provisioner.emulator.faults import FaultPlan, FaultSpecError
 from provisioner.emulator.responses import json_response
+from provisioner.emulator.semantics import SemanticsError
 
 router = APIRouter(prefix="/_emulator")
 
@@ -40,9 +41,11 @@ async def stats(request: Request) -> Response:
 
 @router.post("/reset")
 async def reset(request: Request) -> Response:
-    """Back to the build-time workspace: the seed (if any), no drop-fields, the initial faults."""
+    """Back to the build-time workspace: the seed (if any), no drop-fields, the initial faults,
+    the startup semantics, an empty request log."""
     state = state_of(request)
     state.store.reset()
+    state.requests.clear()
     if state.seed:
         state.store.apply_seed(state.seed)
     state.faults = FaultPlan.parse(state.initial_faults_spec) if state.initial_faults_spec else None
@@ -100,6 +103,36 @@ async def clear_drop_fields(request: Request) -> Response:
     return json_response({"paths": []})
 
 
+@router.get("/semantics")
+async def get_semantics(request: Request) -> Response:
+    return json_response(state_of(request).store.semantics.as_dict())
+
+
+@router.put("/semantics")
+async def set_semantics(request: Request, body: Annotated[dict[str, Any], Body()]) -> Response:
+    """Body: `{"name": "value", ...}` for some switches; the others are unchanged. All six back."""
+    store = state_of(request).store
+    try:
+        semantics = store.semantics.with_values(body)
+    except SemanticsError as exc:
+        raise bad_request("invalid_semantics", str(exc)) from exc
+    store.set_semantics(semantics)
+    return json_response(semantics.as_dict())
+
+
+@router.get("/requests")
+async def get_requests(request: Request) -> Response:
+    """The real-API requests since the last reset: `{method, path, query, body}`, oldest first,
+    the last 5,000; JSON bodies only (else `body` is null), secret values "<redacted>"."""
+    return json_response(list(state_of(request).requests))
+
+
+@router.delete("/requests")
+async def clear_requests(request: Request) -> Response:
+    state_of(request).requests.clear()
+    return json_response([])
+
+
 @router.get("/state")
 async def dump_state(request: Request) -> Response:
     """The workspace as clients see it (secret values are never stored, so never shown)."""
@@ -113,6 +146,7 @@ async def dump_state(request: Request) -> Response:
         "batch_calls": [store.batch_json(b, detailed=True) for b in store.batches.values()],
         "conversations": list(store.conversations.values()),
         "drop_fields": store.drop_fields,
+        "semantics": store.semantics.as_dict(),
         "clock": {"now": store.clock.now(), "offset": store.clock.offset},
     }
     return json_response(out)

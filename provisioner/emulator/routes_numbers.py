@@ -89,7 +89,10 @@ async def list_phone_numbers_v2(
     numbers.sort(key=lambda n: (n[key], n["phone_number_id"]), reverse=sort_direction == "desc")
     chunk, next_cursor, has_more = page(numbers, cursor, page_size)
     body = b",".join(store.number_json(n["phone_number_id"]) for n in chunk)
-    tail = dumps({"next_cursor": next_cursor, "has_more": has_more})  # '{"next_cursor":...}'
+    tail_fields: dict[str, Any] = {"next_cursor": next_cursor, "has_more": has_more}
+    if store.semantics.list_has_more == "omitted":
+        del tail_fields["has_more"]  # only `next_cursor` (null on the last page) tells the client
+    tail = dumps(tail_fields)  # '{"next_cursor":...}'
     return json_bytes(b'{"phone_numbers":[' + body + b"]," + tail[1:])
 
 

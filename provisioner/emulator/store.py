@@ -24,6 +24,7 @@ from provisioner.emulator.errors import EmulatorError, bad_request, not_found
 from provisioner.emulator.ids import new_id
 from provisioner.emulator.persistence import dumps
 from provisioner.emulator.secrets_hygiene import fingerprint, new_salt
+from provisioner.emulator.semantics import Semantics
 from provisioner.emulator.usage import secret_used_by
 
 STATE_VERSION = 1
@@ -33,9 +34,17 @@ class Store:
     """One emulated workspace. All methods run on the event loop thread, so no locking."""
 
     def __init__(
-        self, *, clock: Clock | None = None, state_file: Path | None = None, allow_duplicate_numbers: bool = False
+        self,
+        *,
+        clock: Clock | None = None,
+        state_file: Path | None = None,
+        allow_duplicate_numbers: bool = False,
+        semantics: Semantics | None = None,
     ) -> None:
         self.clock = clock or Clock()
+        # The semantics switches (not persisted: they are server settings, not workspace state).
+        self.initial_semantics = semantics or Semantics()
+        self.semantics = self.initial_semantics
         self.allow_duplicate_numbers = allow_duplicate_numbers
         self.state_file = state_file
         self.salt = new_salt()
@@ -91,7 +100,12 @@ class Store:
         if persist:
             self.save()
 
+    def set_semantics(self, semantics: Semantics) -> None:
+        self.semantics = semantics
+        self.changed(persist=False)  # rendered numbers depend on `codec_order`
+
     def reset(self) -> None:
+        self.semantics = self.initial_semantics
         self.numbers, self.agents, self.secrets, self.batches, self.conversations = {}, {}, {}, {}, {}
         self._by_phone = {}
         self.settings = render.default_settings()
@@ -143,7 +157,7 @@ class Store:
 
     def render_number(self, record: dict[str, Any]) -> dict[str, Any]:
         agent = self.agents.get(record["agent_id"]) if record.get("agent_id") else None
-        return render.phone_number(record, agent)
+        return render.phone_number(record, agent, sort_codecs=self.semantics.codec_order == "sorted")
 
     def list_numbers_json(self, *, provider: str | None, agent_id: str | None, branch_id: str | None) -> bytes:
         if provider is None and agent_id is None and branch_id is None:
@@ -188,7 +202,10 @@ class Store:
             "created_at": self.clock.now(),
         }
         if data["provider"] == "sip_trunk":
-            record["livekit_stack"] = self.settings.get("default_livekit_stack") or "standard"
+            if self.semantics.new_sip_stack == "standard":
+                record["livekit_stack"] = "standard"
+            else:
+                record["livekit_stack"] = self.settings.get("default_livekit_stack") or "standard"
             record["store_sip_messages"] = True
             record["inbound_trunk"] = self._trunk(data.get("inbound_trunk_config"), None, models.INBOUND)
             record["outbound_trunk"] = self._trunk(data.get("outbound_trunk_config"), None, models.OUTBOUND)
@@ -287,6 +304,7 @@ class Store:
             "updated_at_unix_secs": now,
         }
         tree = agent_config.known_fields()
+        _pop_null_placeholders(body)  # never stored: a null placeholder is absent on a new agent
         for key in ("conversation_config", "platform_settings"):
             if body.get(key):
                 agent_config.merge(record[key], body[key], tree[key])
@@ -306,9 +324,21 @@ class Store:
         for path in self.drop_fields:
             agent_config.drop_path(patch, path)
         tree = agent_config.known_fields()
-        for key in ("conversation_config", "platform_settings"):
+        # A null placeholder value (the routes refuse it under `placeholder_null=reject`) removes the key.
+        removed = _pop_null_placeholders(patch)
+        replace = self.semantics.agent_patch == "replace"
+        for key, fresh in (
+            ("conversation_config", agent_config.default_conversation_config),
+            ("platform_settings", agent_config.default_platform_settings),
+        ):
             if isinstance(patch.get(key), dict):
+                if replace:  # the section sent replaces the stored one; the API's defaults fill the rest
+                    record[key] = fresh()
                 agent_config.merge(record[key], patch[key], tree[key])
+        placeholders = _placeholders(record)
+        if placeholders is not None:
+            for name in removed:
+                placeholders.pop(name, None)
         agent_schema.complete(record)
         if patch.get("name") is not None:
             record["name"] = patch["name"]
@@ -348,6 +378,11 @@ class Store:
 
     def patch_settings(self, body: Any, *, persist: bool = True) -> None:
         sent: set[str] = body.model_fields_set
+        if self.semantics.settings_patch == "defaults":
+            # Every key the body lacks goes back to the request model's default.
+            for key, value in settings_patch_defaults().items():
+                if key not in sent:
+                    self.settings[key] = value
         hook = body.conversation_initiation_client_data_webhook
         if hook is not None:
             for value in hook.request_headers.values():
@@ -465,6 +500,36 @@ _NULLABLE_SETTINGS = frozenset({"conversation_initiation_client_data_webhook", "
 
 
 _PATCH_ONLY_FIELDS = ("livekit_stack", "store_sip_messages", "environment", "branch_id")
+PLACEHOLDERS_PATH = ("conversation_config", "agent", "dynamic_variables", "dynamic_variable_placeholders")
+
+
+def settings_patch_defaults() -> dict[str, Any]:
+    """`PatchConvAISettingsRequest`'s defaults in the spec (checked against it by the tests):
+    `can_use_mcp_servers` false, `rag_retention_period_days` 10, `default_livekit_stack` "standard",
+    the nullable webhook and embedding retention null, and `webhooks` as the API stores `{}`."""
+    return render.default_settings()
+
+
+def _placeholders(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    node: Any = body
+    for part in PLACEHOLDERS_PATH:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
+
+
+def null_placeholders(body: Mapping[str, Any]) -> list[str]:
+    """The placeholder names an agent create/PATCH body sets to null."""
+    placeholders = _placeholders(body)
+    return [k for k, v in placeholders.items() if v is None] if placeholders else []
+
+
+def _pop_null_placeholders(body: Mapping[str, Any]) -> list[str]:
+    placeholders = _placeholders(body)
+    names = null_placeholders(body)
+    for name in names:
+        assert placeholders is not None
+        del placeholders[name]
+    return names
 
 
 class SeedError(ValueError):

@@ -1,7 +1,7 @@
 """Drive the emulator from tests and benchmarks: a real server process, and its `/_emulator/` controls.
 
     with start_server("--seed", "seed.json") as server:   # `telephony emulator serve --port 0`
-        server.reset(); server.set_faults("kinds=500;count=1")
+        server.reset(); server.set_faults("kinds=500;count=1"); server.set_semantics(agent_patch="replace")
         httpx.get(server.url + "/v1/convai/phone-numbers", headers={"xi-api-key": server.api_key})
 
 - `start_server(*args)` runs `python -m provisioner emulator serve --port 0 --api-key KEY *args`
@@ -92,6 +92,24 @@ class Controls:
         result: dict[str, Any] = self.call("GET", "state")
         return result
 
+    def semantics(self) -> dict[str, str]:
+        """The six semantics switches, `{name: value}`."""
+        result: dict[str, str] = self.call("GET", "semantics")
+        return result
+
+    def set_semantics(self, **values: str) -> dict[str, str]:
+        """Set some switches (`set_semantics(agent_patch="replace")`); all six back."""
+        result: dict[str, str] = self.call("PUT", "semantics", values)
+        return result
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The logged real-API requests since the last reset: `{method, path, query, body}`."""
+        result: list[dict[str, Any]] = self.call("GET", "requests")
+        return result
+
+    def clear_requests(self) -> None:
+        self.call("DELETE", "requests")
+
 
 class AsyncControls:
     """`Controls` over an async httpx client (e.g. one on `EmulatorTransport`, in-process)."""
@@ -136,6 +154,21 @@ class AsyncControls:
     async def state(self) -> dict[str, Any]:
         result: dict[str, Any] = await self.call("GET", "state")
         return result
+
+    async def semantics(self) -> dict[str, str]:
+        result: dict[str, str] = await self.call("GET", "semantics")
+        return result
+
+    async def set_semantics(self, **values: str) -> dict[str, str]:
+        result: dict[str, str] = await self.call("PUT", "semantics", values)
+        return result
+
+    async def requests(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.call("GET", "requests")
+        return result
+
+    async def clear_requests(self) -> None:
+        await self.call("DELETE", "requests")
 
 
 def inprocess_client(app: FastAPI, *, api_key: str | None = API_KEY, **kwargs: Any) -> httpx.AsyncClient:
