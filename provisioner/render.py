@@ -188,6 +188,8 @@ def render_text(
             line.append(sign, style=_STYLE.get({"+": "create", "-": "delete", "~": "update"}.get(sign, "no-op")))
             line.append(" " + text)
             console.print(line)
+        for note in change.notes:
+            console.print(Text(f"      # {note}", style="dim"))
         console.print("    }\n")
     if plan.unmanaged:
         console.print(Text("Unmanaged numbers (not in the manifest; never touched):", style="bold"))
@@ -310,6 +312,7 @@ def render_markdown(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: l
     for index, change in enumerate(plan.actionable):
         body = [_heading(change, mode), f'{_SYMBOL[change.action]} {change.kind} "{change.name}" {{']
         body += [f"{sign}     {text}" for sign, text in change_lines(change)]
+        body += [f"      # {note}" for note in change.notes]
         body.append("  }")
         block = "\n".join(body)
         size += len(block)
