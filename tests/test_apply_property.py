@@ -110,8 +110,9 @@ def manifests(draw: st.DrawFn) -> dict[str, Any]:
     return data
 
 
-async def apply_then_replan(manifest: Manifest) -> list[str]:
-    app = build_app(seed={"agents": [{"agent_id": i, "name": a} for a, i in AGENTS.items()]})
+async def apply_then_replan(manifest: Manifest, semantics: str = "") -> list[str]:
+    seed = {"agents": [{"agent_id": i, "name": a} for a, i in AGENTS.items()]}
+    app = build_app(seed=seed, semantics=semantics or None)
     async with helpers.emulator_client(app) as client:
         _, report = await helpers.plan_and_apply(client, manifest, {"PW": "pw", "TOK": "tok"})
         problems = [f"{r.address}: {r.status} {r.message}" for r in report.results if r.status != "applied"]
@@ -119,8 +120,22 @@ async def apply_then_replan(manifest: Manifest) -> list[str]:
         return problems + [f"{c.address}: {[f.path for f in c.fields]}" for c in again.actionable]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(manifests())
-def test_applied_manifests_plan_no_changes(data: dict[str, Any]) -> None:
+# One switch changed at a time (docs/emulator.md, "Semantics switches"): the tool converges under each.
+READINGS = [
+    "",
+    "agent_patch=replace",
+    "placeholder_null=remove",
+    "settings_patch=defaults",
+    "new_sip_stack=standard",
+    "list_has_more=omitted",
+    "codec_order=sorted",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("semantics", READINGS, ids=lambda s: s or "defaults")
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=manifests())
+def test_applied_manifests_plan_no_changes(semantics: str, data: dict[str, Any]) -> None:
     manifest = Manifest.model_validate(data)
-    assert asyncio.run(apply_then_replan(manifest)) == []
+    assert asyncio.run(apply_then_replan(manifest, semantics)) == []
