@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from provisioner.emulator.testing import EmulatorServer, start_server
+from tests.e2e import conformance
 from tests.helpers import cli_env, run_cli
 
 __all__ = ["EmulatorServer"]
@@ -123,3 +124,6 @@ def cli(server: EmulatorServer, tmp_path: Path) -> Iterator[Cli]:
     runner = Cli(tmp_path, server)
     yield runner
     runner.assert_no_secrets()
+    # Every request body sent during the test (by the CLI, and by the test acting as the dashboard)
+    # validates against the official spec's request schemas.
+    assert conformance.problems(server.call("GET", "requests")) == []

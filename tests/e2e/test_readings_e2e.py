@@ -11,11 +11,9 @@ official spec's request schemas (with placeholder values typed as the API refere
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from tests.e2e.conftest import PROMPTS, SALES, SEED, SUPPORT, Cli
@@ -106,33 +104,6 @@ def test_the_edit_removes_what_it_should() -> None:
         assert gone not in EDITED
 
 
-@pytest.fixture(scope="module")
-def spec() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((ROOT / "tests" / "data" / "elevenlabs-openapi.json").read_text())
-    # The strictest source for placeholder values: the API reference's DynamicVariablesConfig
-    # (string, number, integer or boolean; no null).
-    scalar = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "integer"}, {"type": "boolean"}]}
-    schemas = document["components"]["schemas"]
-    for suffix in ("-Input", "-Output"):  # the spec's two dangling refs (see test_emulator_known_fields)
-        schemas.setdefault(f"DynamicVariablesConfig{suffix}", {"$ref": "#/components/schemas/DynamicVariablesConfig"})
-    for name, schema in schemas.items():
-        if name.startswith("DynamicVariablesConfig") and "properties" in schema:
-            schema["properties"]["dynamic_variable_placeholders"]["additionalProperties"] = scalar
-    return document
-
-
-def request_schema(spec: dict[str, Any], method: str, path: str) -> dict[str, Any] | None:
-    for template, operations in spec["paths"].items():
-        pattern = template.split("/")
-        parts = path.split("?")[0].split("/")
-        if len(pattern) == len(parts) and all(p.startswith("{") or p == q for p, q in zip(pattern, parts, strict=True)):
-            body = operations.get(method.lower(), {}).get("requestBody")
-            if body:
-                schema: dict[str, Any] = body["content"]["application/json"]["schema"]
-                return {**schema, "components": spec["components"]}
-    return None
-
-
 def unowned(cli: Cli) -> dict[str, Any]:
     """What the tool must never change: prompts, first messages, other placeholders and tools, settings."""
     with cli.server.client() as api:
@@ -170,21 +141,8 @@ def seed_unowned(cli: Cli) -> dict[str, Any]:
     return before
 
 
-def assert_requests_conform(cli: Cli, spec: dict[str, Any]) -> int:
-    sent = cli.server.call("GET", "requests")
-    checked = 0
-    for item in sent:
-        schema = request_schema(spec, item["method"], item["path"])
-        if schema is None or item.get("body") is None:
-            continue
-        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(item["body"]))
-        assert error is None, f"{item['method']} {item['path']}: {error.message[:300]} at {list(error.absolute_path)}"
-        checked += 1
-    return checked
-
-
 @pytest.mark.parametrize("reading", READINGS, ids=lambda r: ",".join(f"{k}={v}" for k, v in r.items()) or "defaults")
-def test_round_trip_converges_under_the_reading(cli: Cli, spec: dict[str, Any], reading: dict[str, str]) -> None:
+def test_round_trip_converges_under_the_reading(cli: Cli, reading: dict[str, str]) -> None:
     semantics = cli.server.call("PUT", "semantics", reading)
     assert semantics == {**DEFAULTS, **reading}
     before = seed_unowned(cli)
@@ -234,7 +192,7 @@ def test_round_trip_converges_under_the_reading(cli: Cli, spec: dict[str, Any], 
     assert len(tool["params"]["transfers"]) == 1
     placeholders = support["conversation_config"]["agent"]["dynamic_variables"]["dynamic_variable_placeholders"]
     assert "account_status" not in placeholders and placeholders["set_elsewhere"] == "keep me"
-    assert assert_requests_conform(cli, spec) > 10
+    assert len(cli.server.call("GET", "requests")) > 10  # each is checked against the spec (conftest)
 
 
 def dashboard_remove_placeholder(cli: Cli, agent_id: str, key: str) -> None:
