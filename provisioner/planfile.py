@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -97,19 +98,51 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+STDOUT = Path("-")  # `plan --out -`: the plan file on stdout, the human plan on stderr
+
+
 def check_writable(path: Path) -> None:
-    """Fail before any API call when `plan --out PATH` could not be written."""
+    """Fail before any API call when `plan --out PATH` could not be written.
+
+    A target that exists must be a regular file (never a symlink, device or FIFO: `--out
+    /dev/stdout` would otherwise be replaced by a file), and its directory must be writable.
+    """
+    if path == STDOUT:
+        return
+    if path.is_symlink():
+        raise PlanFileError(f"cannot write plan file {path}: it is a symbolic link; name a regular file")
     if path.is_dir():
         raise PlanFileError(f"cannot write plan file {path}: it is a directory")
-    if not path.parent.is_dir():
-        raise PlanFileError(f"cannot write plan file {path}: directory {path.parent} does not exist")
+    if path.exists() and not path.is_file():
+        raise PlanFileError(
+            f"cannot write plan file {path}: it exists and is not a regular file (use --out - for stdout)"
+        )
+    parent = path.parent
+    if not parent.is_dir():
+        raise PlanFileError(f"cannot write plan file {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PlanFileError(f"cannot write plan file {path}: directory {parent} is not writable")
+
+
+def dumps(planfile: PlanFile) -> str:
+    return json.dumps(planfile.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
 def write(path: Path, planfile: PlanFile) -> None:
-    """Write atomically (a temporary file renamed into place); a failure leaves no partial file."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Write atomically through a new file made beside the target (mkstemp: never a path an attacker
+    could have planted), renamed into place; a failure leaves no partial file."""
+    check_writable(path)
+    text = dumps(planfile)
     try:
-        tmp.write_text(json.dumps(planfile.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise PlanFileError(f"cannot write plan file {path}: {_reason(exc)}") from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as exc:
         raise PlanFileError(f"cannot write plan file {path}: {_reason(exc)}") from exc

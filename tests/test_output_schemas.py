@@ -75,3 +75,10 @@ def test_show_refuses_a_damaged_plan_file(sandbox: Path) -> None:
     code, out, err = invoke("show", "p.plan")
     assert code == 1 and out == ""
     assert err.startswith("Error: p.plan is a damaged telephony plan file") and len(err.splitlines()) == 1
+
+
+def test_plan_out_dash_writes_the_plan_file_to_stdout_and_the_plan_to_stderr(sandbox: Path) -> None:
+    code, out, err = invoke("plan", "--sandbox", "--out", "-")
+    assert code == 0
+    schema("plan-file").validate(json.loads(out))
+    assert "will be created" in err and not (sandbox / "-").exists()

@@ -241,3 +241,20 @@ def test_duplicate_tool_secrets_keep_the_referenced_copy_and_delete_the_other() 
     assert extra is not None and extra.action == "delete" and "keeps sec_used" in (extra.reason_text or "")
     webhook = plan.change("workspace.pre_call_webhook")
     assert webhook is not None and webhook.action == "no-op"
+
+
+def test_plan_out_never_follows_or_replaces_a_symlink_or_device(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    link = tmp_path / "p.plan"
+    link.symlink_to(victim)
+    with pytest.raises(PlanFileError, match="symbolic link"):
+        write(link, PlanFile(build_plan(manifest(), state()), "telephony.yaml"))
+    assert victim.read_text() == "precious" and link.is_symlink()
+    with pytest.raises(PlanFileError, match="not a regular file"):
+        write(Path("/dev/null"), PlanFile(build_plan(manifest(), state()), "telephony.yaml"))
+    # A planted `<name>.tmp` symlink is never written through: the temporary file is made fresh.
+    planted = tmp_path / "ok.plan.tmp"
+    planted.symlink_to(victim)
+    write(tmp_path / "ok.plan", PlanFile(build_plan(manifest(), state()), "telephony.yaml"))
+    assert victim.read_text() == "precious" and read(tmp_path / "ok.plan").plan.has_changes

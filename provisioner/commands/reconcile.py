@@ -201,7 +201,7 @@ def warn_dummies(ctx: Context, plan: Plan) -> None:
 
 
 def cmd_plan(opts: Common, targets: tuple[str, ...], out: Path | None, fmt: str, detailed_exitcode: bool) -> None:
-    from provisioner.planfile import PlanFile, check_writable, write
+    from provisioner.planfile import STDOUT, PlanFile, check_writable, dumps, write
     from provisioner.render import render
 
     values = parse_vars(opts.variables)
@@ -210,8 +210,11 @@ def cmd_plan(opts: Common, targets: tuple[str, ...], out: Path | None, fmt: str,
     ctx = start(opts, values)
     plan = plan_live(ctx, opts, targets=targets)
     blocked = plan.blocked()
-    render(plan, sys.stdout, fmt, blocked=blocked)
-    if out is not None:
+    to_stdout = out == STDOUT
+    render(plan, sys.stderr if to_stdout else sys.stdout, fmt, blocked=blocked)
+    if to_stdout:
+        sys.stdout.write(dumps(PlanFile(plan, str(ctx.path), opts.env, values)))
+    elif out is not None:
         write(out, PlanFile(plan, str(ctx.path), opts.env, values))
         err(f"Saved the plan to {out}. Apply it with: telephony apply {out}")
     if detailed_exitcode:
@@ -382,7 +385,12 @@ def register(group: click.Group) -> None:
         metavar="ADDRESS",
         help="Plan only this resource (and what it depends on); repeatable.",
     )
-    @click.option("--out", type=click.Path(path_type=Path), default=None, help="Save the plan for `apply PLANFILE`.")
+    @click.option(
+        "--out",
+        type=click.Path(path_type=Path, allow_dash=True),
+        default=None,
+        help="Save the plan for `apply PLANFILE` (`-`: the plan file on stdout, the plan on stderr).",
+    )
     @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
     @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 2 changes, 3 blocked, 1 error.")
     @handled
