@@ -7,8 +7,10 @@ sensitive fields are still masked explicitly in every format.
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 from importlib import resources
 from typing import IO, TYPE_CHECKING, Any, Literal
 
@@ -52,6 +54,17 @@ _ACTIONS = {
     "delete": ["delete"],
     "no-op": ["no-op"],
 }
+
+
+def printable(text: str) -> str:
+    """`text` with control and format characters (ANSI escapes, bidi overrides, C1) shown as \\uXXXX.
+
+    Live values (labels anyone with dashboard access can set) and manifest values reach every
+    format; none may move the cursor, recolour the terminal or reorder what a reviewer reads.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
 
 
 def value_text(value: Any) -> str:
@@ -177,34 +190,35 @@ def render_text(
         console.print(intro + "\n")
     for change in actionable:
         style = _STYLE[change.action]
-        console.print(Text("  " + _heading(change, mode), style="bold"))
+        console.print(Text("  " + printable(_heading(change, mode)), style="bold"))
         head = Text(f"  {_SYMBOL[change.action]} ", style=style)
-        head.append(f'{change.kind} "{change.name}" {{', style="")
+        head.append(printable(f'{change.kind} "{change.name}" {{'), style="")
         console.print(head)
         for warning in change.attention:
-            console.print(Text(f"      ! {warning}", style="bold red"))
+            console.print(Text(f"      ! {printable(warning)}", style="bold red"))
         for sign, text in change_lines(change):
             line = Text("      ")
             line.append(sign, style=_STYLE.get({"+": "create", "-": "delete", "~": "update"}.get(sign, "no-op")))
-            line.append(" " + text)
+            line.append(" " + printable(text))
             console.print(line)
         for note in change.notes:
-            console.print(Text(f"      # {note}", style="dim"))
+            console.print(Text(f"      # {printable(note)}", style="dim"))
         console.print("    }\n")
     if plan.unmanaged:
         console.print(Text("Unmanaged numbers (not in the manifest; never touched):", style="bold"))
         for item in plan.unmanaged:
-            console.print(f"  {item.number}  {json.dumps(item.label)}  {item.provider}  {item.phone_number_id}")
+            row = f"  {item.number}  {json.dumps(item.label)}  {item.provider}  {item.phone_number_id}"
+            console.print(Text(printable(row)))  # Text: a value is never read as rich markup
         console.print("")
     notes = list(plan.notes) if actionable else []
     notes += [DRIFT_NOTE] if mode == "drift" else []
     for note in notes:
-        console.print(Text(f"Note: {note}", style="dim"))
+        console.print(Text(f"Note: {printable(note)}", style="dim"))
     if notes:
         console.print("")
     console.print(Text(summary_line(plan, mode), style="bold"))
     for reason in blocked or []:
-        console.print(Text(f"Blocked: {reason}", style="bold red"))
+        console.print(Text(f"Blocked: {printable(reason)}", style="bold red"))
 
 
 def plan_json(plan: Plan, *, mode: Mode = "plan", blocked: list[str] | None = None) -> dict[str, Any]:
@@ -288,7 +302,22 @@ def _template() -> jinja2.Template:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Plain table or list text: HTML escaped (a value cannot close `<details>` or open a tag)."""
+    return html.escape(printable(text.replace("\n", " ")), quote=False).replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    """A value shown as code in a table cell: a code span, or <code> when it holds a backtick."""
+    text = printable(text.replace("\n", " "))
+    if "`" in text:
+        return "<code>" + html.escape(text).replace("|", "&#124;") + "</code>"
+    return "`" + text.replace("|", "\\|") + "`"
+
+
+def _fence(blocks: list[str]) -> str:
+    """A code fence longer than any run of backticks inside it, so no value can close it."""
+    longest = max((len(run) for block in blocks for run in re.findall(r"`+", block)), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def render_markdown(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: list[str] | None = None) -> None:
@@ -297,13 +326,14 @@ def render_markdown(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: l
         if change.action in ("create", "delete"):
             fields = "(new)" if change.action == "create" else "(removed)"
         else:
-            fields = ", ".join(f"`{f.path}`" for f in change.fields if f.path) or "—"
+            fields = ", ".join(_code(f.path) for f in change.fields if f.path) or "—"
         rows.append(
             {
                 "action": change.action,
                 "symbol": _SYMBOL[change.action],
                 "address": change.address,
-                "fields": _cell(fields),
+                "fields": fields if change.action not in ("create", "delete") else _cell(fields),
+                "address_code": _code(change.address),
                 "reason": _cell(change.reason_text or ""),
             }
         )
@@ -314,7 +344,7 @@ def render_markdown(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: l
         body += [f"{sign}     {text}" for sign, text in change_lines(change)]
         body += [f"      # {note}" for note in change.notes]
         body.append("  }")
-        block = "\n".join(body)
+        block = "\n".join(printable(line) for line in body)
         size += len(block)
         if size > MARKDOWN_DETAILS_BUDGET:
             details.append(f"... {len(plan.actionable) - index} more changes: see `telephony plan` or --format json")
@@ -333,7 +363,9 @@ def render_markdown(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: l
             unmanaged_total=len(plan.unmanaged),
             notes=list(plan.notes) + ([DRIFT_NOTE] if mode == "drift" else []),
             blocked=blocked or [],
-            attention=[f"`{c.address}`: {_cell(text)}" for c in plan.actionable for text in c.attention],
+            attention=[f"{_code(c.address)}: {_cell(text)}" for c in plan.actionable for text in c.attention],
+            fence=_fence(details),
+            code=_code,
             workspace=plan.workspace,
             cell=_cell,
         )

@@ -207,3 +207,38 @@ def test_a_new_webhook_host_stands_out_in_every_format() -> None:
     out = io.StringIO()
     render(plan, out, "json")
     assert json.loads(out.getvalue())["attention"][0].startswith("workspace.pre_call_webhook: the workspace pre-call")
+
+
+def test_hostile_live_values_are_escaped_in_every_format() -> None:
+    label = "x</details>\x1b[31m[red]FAKE[/red]\u202e|```\n+ agent.support will be created"
+    manifest = Manifest.model_validate(yaml.safe_load(TEXT))
+    live = [
+        {
+            "phone_number": "+14155550999",
+            "label": label,
+            "provider": "twilio",
+            "phone_number_id": "phnum_`9`",
+            "assigned_agent": None,
+        }
+    ]
+    plan = build_plan(manifest, live_state(live, agents=[AGENT], settings={}))
+    assert any(c.action == "delete" for c in plan.actionable)  # the hostile label is shown
+    text, md = io.StringIO(), io.StringIO()
+    render_text(plan, text)
+    render(plan, md, "markdown")
+    for out in (text.getvalue(), md.getvalue()):
+        assert "\x1b" not in out and "\u202e" not in out
+    assert "\\u001b" in text.getvalue() and "[red]FAKE[/red]" in text.getvalue()  # shown, not interpreted
+    markdown = md.getvalue()
+    fence = markdown.split("<details><summary>Details", 1)[1].split("\n")[2]
+    assert fence.startswith("````") and fence.endswith("diff")  # longer than the ``` in the label
+    marker = fence.removesuffix("diff")
+    before, code, after = (
+        markdown.split(marker)[0],
+        marker.join(markdown.split(marker)[1:-1]),
+        markdown.split(marker)[-1],
+    )
+    assert label.splitlines()[0].split("</details>")[0] in code  # the label is shown inside the fence only
+    assert (before + after).count("</details>") == 1  # outside it, only the template's own
+    assert "<code>phnum_`9`</code>" not in markdown  # escaped inside <code>
+    assert "<code>phnum_&#x60;9&#x60;</code>" in markdown or "phnum_`9`" not in markdown.split("```")[0]
