@@ -10,8 +10,10 @@ The emulator is the optional extra `telephony[sandbox]` (FastAPI, uvicorn): with
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -51,6 +53,29 @@ def require_emulator(feature: str = "--sandbox", *, server: bool = False) -> Non
         raise SandboxUnavailable(feature) from exc
 
 
+LOCK_WAIT_S = 60.0
+
+
+def lock_state(state_file: Path, wait: float = LOCK_WAIT_S) -> int:
+    """Hold an exclusive lock on the sandbox state for this run: two runs in one directory would
+    otherwise each load the state, write, and silently lose the other's updates."""
+    lock_path = state_file.with_name(state_file.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise WorkspaceError(
+                    f"another telephony run is using the sandbox ({lock_path} is locked); wait for it to finish"
+                ) from None
+            time.sleep(0.1)
+            continue
+        return fd  # held until closed (the sandbox client closing, or the process ending)
+
+
 def sandbox_transport(manifest: Manifest, state_file: Path = STATE_FILE) -> httpx.AsyncBaseTransport:
     # Imported here: the emulator (FastAPI, the `sandbox` extra) is only needed when --sandbox is used.
     require_emulator()
@@ -58,6 +83,7 @@ def sandbox_transport(manifest: Manifest, state_file: Path = STATE_FILE) -> http
 
     try:
         state_file.parent.mkdir(parents=True, exist_ok=True)
+        lock = lock_state(state_file)
         app = build_app(state_file=state_file)
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -65,9 +91,18 @@ def sandbox_transport(manifest: Manifest, state_file: Path = STATE_FILE) -> http
             f"cannot open the sandbox state {state_file}: {reason} (delete it to start the sandbox over)"
         ) from exc
     store = app.state.store
+    store.save_interval = 1.0  # batched writes: linear in the number of changes (flushed on close)
     for alias, agent in manifest.agents.items():
         store.ensure_agent(agent.id, name=alias)
-    return EmulatorTransport(app)
+
+    class LockedTransport(EmulatorTransport):
+        async def aclose(self) -> None:
+            try:
+                await super().aclose()  # flushes the state
+            finally:
+                os.close(lock)  # and only then lets the next run in
+
+    return LockedTransport(app)
 
 
 def sandbox_target() -> Target:
@@ -75,10 +110,11 @@ def sandbox_target() -> Target:
 
 
 class DummyEnviron(Mapping[str, str]):
-    """The process environment, with a dummy value for any variable that is not set."""
+    """Dummy values for every `${VAR}`: the sandbox never sees a real secret (nor a fingerprint of
+    one), even when the variable is set in the shell. `base` exists for tests only."""
 
     def __init__(self, base: Mapping[str, str] | None = None) -> None:
-        self._base = dict(os.environ if base is None else base)
+        self._base = dict(base or {})
         self.dummied: set[str] = set()
 
     def __getitem__(self, key: str) -> str:

@@ -192,9 +192,9 @@ def warn_dummies(ctx: Context, plan: Plan) -> None:
 
     if not ctx.sandbox:
         return
-    dummied = sorted(name for name in needed_references(plan) if not os.environ.get(name))
+    dummied = sorted(needed_references(plan))
     if dummied:
-        err(f"Warning: sandbox: unset {', '.join(dummied)} replaced with dummy values.")
+        err(f"Note: sandbox: {', '.join(dummied)} sent as dummy values (real secrets never reach the sandbox).")
 
 
 # -- plan -------------------------------------------------------------------------------------

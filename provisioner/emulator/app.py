@@ -15,7 +15,14 @@ import yaml
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from provisioner.emulator import routes_agents, routes_calls, routes_control, routes_numbers, routes_workspace
+from provisioner.emulator import (
+    persistence,
+    routes_agents,
+    routes_calls,
+    routes_control,
+    routes_numbers,
+    routes_workspace,
+)
 from provisioner.emulator.clock import Clock
 from provisioner.emulator.control import EmulatorState
 from provisioner.emulator.errors import EmulatorError, error_handler
@@ -23,7 +30,7 @@ from provisioner.emulator.faults import FaultPlan, coerce
 from provisioner.emulator.middleware import EmulatorMiddleware, NestingGuard
 from provisioner.emulator.semantics import Semantics
 from provisioner.emulator.semantics import coerce as coerce_semantics
-from provisioner.emulator.store import Store
+from provisioner.emulator.store import STATE_VERSION, Store
 
 
 class EmulatorApp(FastAPI):
@@ -85,8 +92,14 @@ def build_app(
         semantics=coerce_semantics(semantics),
     )
     store.remove_stale_temporaries()
-    if state_file is not None and state_file.exists():
-        store.load_state(json.loads(state_file.read_text()))
+    state = persistence.load(state_file, STATE_VERSION) if state_file is not None else None
+    if state is not None:
+        try:
+            store.load_state(state)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise persistence.StateFileError(
+                f"{state_file} is a damaged state file ({type(exc).__name__}: {exc})"
+            ) from None
     elif seed:
         store.apply_seed(seed)
     else:

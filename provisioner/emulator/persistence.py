@@ -38,8 +38,50 @@ def remove_stale_temporaries(path: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
-def load(path: Path) -> dict[str, Any] | None:
+class StateFileError(ValueError):
+    """A state file that is not one this emulator wrote (damaged, another version, wrong shape)."""
+
+
+def load(path: Path, version: int) -> dict[str, Any] | None:
+    """The state in `path` (None when there is none), checked for shape and version."""
     if not path.exists():
         return None
-    data: dict[str, Any] = json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as exc:
+        raise StateFileError(f"{path} is not a state file (not JSON: {type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise StateFileError(f"{path} is not a state file (a JSON {type(data).__name__}, not an object)")
+    found = data.get("version")
+    if found != version:
+        raise StateFileError(
+            f"{path} was written by another version of the emulator (state version {found!r}, this one reads {version})"
+        )
+    for key in ("phone_numbers", "agents", "secrets", "batch_calls", "conversations"):
+        items = data.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise StateFileError(f"{path} is a damaged state file ({key} is not a list of objects)")
+    if not isinstance(data.get("settings", {}), dict):
+        raise StateFileError(f"{path} is a damaged state file (settings is not an object)")
     return data
+
+
+def key_file(state: Path) -> Path:
+    """Where the fingerprint key lives: beside the state, never in it (a state file alone cannot be
+    used to check a guessed secret offline)."""
+    return state.with_name(state.name + ".key")
+
+
+def load_or_create_key(state: Path, fresh: str) -> str:
+    path = key_file(state)
+    try:
+        found = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        found = ""
+    if found:
+        return found
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(fresh + "\n")
+    return fresh

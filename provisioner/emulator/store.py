@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import secrets as pysecrets
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,7 +48,10 @@ class Store:
         self.semantics = self.initial_semantics
         self.allow_duplicate_numbers = allow_duplicate_numbers
         self.state_file = state_file
-        self.salt = new_salt()
+        self.save_interval: float | None = None  # None: every write is saved at once
+        self._dirty = False
+        self._saved_at = time.monotonic()
+        self.salt = persistence.load_or_create_key(state_file, new_salt()) if state_file is not None else new_salt()
         self.numbers: dict[str, dict[str, Any]] = {}
         self.agents: dict[str, dict[str, Any]] = {}
         self.secrets: dict[str, dict[str, Any]] = {}
@@ -62,9 +66,9 @@ class Store:
     # ----- persistence -------------------------------------------------------------------
 
     def to_state(self) -> dict[str, Any]:
+        # The fingerprint key is not stored here (see persistence.key_file).
         return {
             "version": STATE_VERSION,
-            "salt": self.salt,
             "clock_offset": self.clock.offset,
             "phone_numbers": list(self.numbers.values()),
             "agents": list(self.agents.values()),
@@ -75,7 +79,6 @@ class Store:
         }
 
     def load_state(self, state: Mapping[str, Any]) -> None:
-        self.salt = state.get("salt") or self.salt
         self.clock.offset = float(state.get("clock_offset", 0.0))
         self.numbers = {n["phone_number_id"]: n for n in state.get("phone_numbers", [])}
         self.agents = {a["agent_id"]: a for a in state.get("agents", [])}
@@ -93,11 +96,23 @@ class Store:
     def save(self) -> None:
         if self.state_file is not None:
             persistence.atomic_write(self.state_file, dumps(self.to_state()))
+            self._dirty = False
+            self._saved_at = time.monotonic()
+
+    def flush(self) -> None:
+        """Write the state now if a write is pending (deferred saving; see `changed`)."""
+        if self._dirty:
+            self.save()
 
     def changed(self, *, persist: bool = True) -> None:
         self._number_cache.clear()
         self._list_cache = None
-        if persist:
+        if not persist:
+            return
+        self._dirty = True
+        # With `save_interval` set (the in-process sandbox), writes are batched: the whole state is
+        # rewritten at most once per interval and on `flush`, so an apply is linear, not quadratic.
+        if self.save_interval is None or time.monotonic() - self._saved_at >= self.save_interval:
             self.save()
 
     def set_semantics(self, semantics: Semantics) -> None:

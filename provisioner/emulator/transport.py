@@ -26,3 +26,6 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+        store = getattr(getattr(self.app, "state", None), "store", None)
+        if store is not None:
+            store.flush()  # a deferred (batched) state write lands when the client closes
