@@ -78,6 +78,9 @@ def validate(
 
     A problem found in only some environments says which ones. Offline: no secrets, no network.
     """
+    if not str(path).strip():  # Path("") would read as "." and be reported as a directory
+        message = "-f names no file (the name is empty)"
+        return [Diagnostic("error", message, str(path), 1, 1, "file")]
     file = Path(path)
     try:  # read once: a pipe (-f /dev/stdin) or a FIFO has nothing left for a second read
         text = read(file)
