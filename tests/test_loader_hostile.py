@@ -56,3 +56,96 @@ def test_a_100k_digit_literal_fails_fast_in_the_real_cli(tmp_path: Path) -> None
     assert result.returncode == 1
     assert result.stdout.startswith("telephony.yaml:3:16: error: an integer of 200001 digits is too long")
     assert "Traceback" not in result.stderr
+
+
+# -- template bombs: bounded in time and memory, compilation included -----------------------------
+
+BOMBS = {
+    # folded at compile time by Jinja, outside the timer and output cap
+    "percent": ("${{ '%0900000000d' % 1 }}", "a width or precision of 900000000 is larger than 10000"),
+    "center": ("${{ ('a'|center(2000000000))|length }}", "center width 2000000000 is larger than 10000"),
+    "format-filter": ("${{ '%0900000000d'|format(1) }}", "a width or precision of 900000000 is larger than 10000"),
+    # one C-level call the timer cannot interrupt
+    "str-format": ("${{ '{:>900000000}'.format(1) }}", "a width or precision of 900000000 is larger than 10000"),
+    "format-map": ("${{ '{x:>{w}}'.format_map({'x': 1, 'w': 900000000}) }}", "a width or precision of 900000000"),
+    "ljust": ("${{ 'a'.ljust(2000000000)|length }}", "ljust() width 2000000000 is larger than 10000"),
+    "indent": ("${{ ('x\\n' * 1000000)|indent(1000) }}", "the value would be larger than 2000000 characters"),
+    "replace": ("${{ ('x'*1000000)|replace('x', 'y'*1000000)|length }}", "the value would be larger than 2000000"),
+    "power": ("${{ ((10**64)**64)**64 }}", "the result would be larger than 20000 bits"),
+    "sum": ("${{ ([[1]*2000000]*2000000)|sum(start=[])|length }}", "the value would be larger than 2000000"),
+    "batch": ("${{ [1]|batch(2000000000, 0)|list|length }}", "batch count 2000000000 is larger than 20000"),
+    # many small steps that reach GBs before the timer fires
+    "append": (
+        "{% set l = [] %}{% for i in range(100000) %}{% set _ = l.append('x' * 1000000) %}{% endfor %}",
+        "the template builds more than 20000000 characters of values in total",
+    ),
+    "concat": (
+        "{% set ns = namespace(s='x' * 1000) %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+        "the value would be larger than 2000000 characters",
+    ),
+    "extend": (
+        "{% set l = ['x'] %}{% for i in range(60) %}{% set _ = l.extend(l) %}{% endfor %}",
+        "a list would hold more than 2000000 items",
+    ),
+    "macro": (
+        "{% macro m(n) %}{% if n %}${{ m(n-1) }}${{ m(n-1) }}{% else %}xxxxxxxxxxxxxxxx{% endif %}{% endmacro %}"
+        "${{ m(40)|length }}",
+        "the template builds more than 20000000 characters of values in total",
+    ),
+}
+_LIMITED = """\
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000, 1_500_000_000))
+from provisioner.cli import cli
+cli(["validate", "-f", sys.argv[1]])
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(BOMBS))
+def test_a_template_bomb_is_a_located_error_in_bounded_time_and_memory(tmp_path: Path, name: str) -> None:
+    template, message = BOMBS[name]
+    (tmp_path / "telephony.yaml").write_text(f"version: 1\nworkspace:\n  region: default\nlabel: {template}\n")
+    root = str(Path(__file__).resolve().parents[1])
+    result = subprocess.run(
+        [sys.executable, "-c", _LIMITED, "telephony.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env={"PYTHONPATH": root, "NO_COLOR": "1"},
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("telephony.yaml:4:8: error: template: "), first
+    assert message in first
+    assert "Traceback" not in result.stderr
+
+
+def test_nothing_is_evaluated_while_compiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    from provisioner import templating
+
+    calls: list[str] = []
+    environment = templating._environment()
+    original = environment.filters["upper"]
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append("upper")
+        return original(*args, **kwargs)
+
+    environment.filters["upper"] = counting
+    template = environment.from_string("${{ 'a'|upper }} ${{ 'b' ~ 'c' }} ${{ '%s' % 1 }}")
+    assert calls == []  # not folded into constants at compile time
+    assert template.render() == "A bc 1"
+    assert calls == ["upper"]
+
+
+def test_ordinary_templates_still_render() -> None:
+    from provisioner import templating
+
+    text = (
+        "${{ '%03d' % 7 }} ${{ '{:>5}'.format('x') }} ${{ 'ab'|center(6) }} ${{ [1, 2]|join(',') }} "
+        "${{ 'a' ~ 'b' }} ${{ 'x' * 3 }} ${{ 2 ** 10 }} ${{ [1] + [2] }} ${{ 'a b'|replace(' ', '-') }}"
+    )
+    rendered = templating.render(text, variables={}, environment=None, hint="")
+    assert rendered.text == "007     x   ab   1,2 ab xxx 1024 [1, 2] a-b"
