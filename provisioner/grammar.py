@@ -317,9 +317,25 @@ def is_secret_field(path: Sequence[str | int]) -> bool:
 
 
 def may_hold_reference(path: Sequence[str | int]) -> bool:
-    """Whether a `${VAR}` is allowed at `path`: the credential fields and webhook header values."""
+    """Whether a `${VAR}` is allowed at `path`: the credential fields and webhook header values.
+
+    The one list validate, plan and apply share: anywhere else a `${VAR}` would be sent as
+    written, so the loader refuses it (`secret-reference-outside-credentials`).
+    """
     keys = tuple(str(p) for p in path)
     return is_webhook_header(keys) or any(_matches(keys, pattern) for pattern in CREDENTIAL_FIELDS)
+
+
+# The variable the tool reads the ElevenLabs API key from (`provisioner.workspace`). A manifest may
+# never reference it, nor anything named like another ElevenLabs key: a `${VAR}` is sent to the API
+# (or stored as a workspace secret), and the key would then leave the machine that holds it.
+API_KEY_VARIABLE = "ELEVENLABS_API_KEY"
+_API_KEY_LIKE = re.compile(r"(?i)^ELEVENLABS_\w*KEY")
+
+
+def is_api_key_variable(name: str, configured: str = API_KEY_VARIABLE) -> bool:
+    """Whether `${name}` would hand the tool's own API key (or another ElevenLabs key) to a manifest field."""
+    return name == configured or bool(_API_KEY_LIKE.match(name))
 
 
 # -- transfer destinations -----------------------------------------------------------------------

@@ -16,6 +16,7 @@ map results to exit codes.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,11 +29,12 @@ from provisioner.apply import Applier, ApplyReport, StepResult
 from provisioner.changes import NumberImport, NumberUpdate, SecretCreate, SecretRotate
 from provisioner.diagnostics import Diagnostic, ManifestInvalid, sort
 from provisioner.errors import BlockedBySafetyRule, ManifestError, StalePlan
-from provisioner.loader import declared_environments, load, read
+from provisioner.loader import check, load, prepare, render_for
 from provisioner.manifest import Manifest
 from provisioner.plan import Plan
 from provisioner.planfile import staleness
 from provisioner.planner import Options, build_plan
+from provisioner.templating import MAX_RENDER_SECONDS
 
 Resolve = Callable[[str], str]
 Progress = Callable[[StepResult, int, int], None]
@@ -66,6 +68,19 @@ def _manifest(source: Manifest | Path | str) -> Manifest:
 # -- validate -------------------------------------------------------------------------------------
 
 
+TEMPLATE_BUDGET_SECONDS = 10.0  # rendering time for one validate, all environments together
+TEMPLATE_BUDGET_VARIABLE = "TELEPHONY_TEMPLATE_BUDGET"
+
+
+def template_budget(environ: Mapping[str, str]) -> float:
+    """Seconds of template rendering one validate may spend (`TELEPHONY_TEMPLATE_BUDGET`)."""
+    try:
+        seconds = float(environ.get(TEMPLATE_BUDGET_VARIABLE, TEMPLATE_BUDGET_SECONDS))
+    except ValueError:
+        return TEMPLATE_BUDGET_SECONDS
+    return seconds if seconds > 0 else TEMPLATE_BUDGET_SECONDS
+
+
 def validate(
     path: Path | str,
     *,
@@ -77,30 +92,68 @@ def validate(
     """Every diagnostic for the file, across each declared environment when `env` is None.
 
     A problem found in only some environments says which ones. Offline: no secrets, no network.
+    The file and its environments block are parsed once; each environment is rendered once, and
+    one whose rendered text equals one already checked shares its diagnostics. Rendering shares
+    one time budget (`template_budget`) across all environments.
     """
+    if not str(path).strip():  # Path("") would read as "." and be reported as a directory
+        message = "-f names no file (the name is empty)"
+        return [Diagnostic("error", message, str(path), 1, 1, "file")]
     file = Path(path)
     try:  # read once: a pipe (-f /dev/stdin) or a FIFO has nothing left for a second read
-        text = read(file)
+        prepared = prepare(file)
     except ManifestInvalid as exc:
         return sort(exc.diagnostics)
-    declared: list[str | None] = list(declared_environments(file, text))
-    names = [env] if env is not None else (declared or [None])
+    names: list[str | None] = [env] if env is not None else (list(prepared.environments) or [None])
+    budget = template_budget(os.environ if environ is None else environ)
+    deadline = time.monotonic() + budget
+    checked: dict[tuple[str, tuple[int, ...]], list[Diagnostic]] = {}
     found: dict[str | None, list[Diagnostic]] = {}
     for name in names:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            found[name] = [_out_of_budget(prepared.file, name, budget)]
+            continue
         try:
-            loaded = load(file, env=name, variables=dict(variables or {}), environ=environ, strict=strict, text=text)
-            found[name] = loaded.diagnostics
+            rendered = render_for(prepared, name, variables, seconds=remaining)
         except ManifestInvalid as exc:
-            found[name] = exc.diagnostics
+            timed_out = any(d.code == "template-timeout" for d in exc.diagnostics) and remaining < MAX_RENDER_SECONDS
+            found[name] = (
+                [_out_of_budget(prepared.file, name, budget, d) for d in exc.diagnostics]
+                if timed_out
+                else (exc.diagnostics)
+            )
+            continue
+        key = (rendered.text, rendered.origin)
+        if key not in checked:
+            try:
+                checked[key] = check(prepared, rendered, environ=environ, strict=strict).diagnostics
+            except ManifestInvalid as exc:
+                checked[key] = exc.diagnostics
+        found[name] = checked[key]
     if len(found) == 1:
         return sort(next(iter(found.values())))
     result: list[Diagnostic] = []
     for diagnostic in {d for diagnostics in found.values() for d in diagnostics}:
         where = [str(name) for name, diagnostics in found.items() if diagnostic in diagnostics]
-        if len(where) < len(found):
+        named = len(where) == 1 and f"environment '{where[0]}'" in diagnostic.message
+        if len(where) < len(found) and not named:
             diagnostic = replace(diagnostic, message=f"{diagnostic.message} (environment {', '.join(where)})")
         result.append(diagnostic)
     return sort(result)
+
+
+def _out_of_budget(file: str, name: str | None, budget: float, at: Diagnostic | None = None) -> Diagnostic:
+    """The template budget ran out before (or while) rendering environment `name`."""
+    if at is not None and at.code != "template-timeout":
+        return at
+    where = f"environment '{name}'" if name is not None else "the file"
+    message = (
+        f"template: the rendering budget of {budget:g} seconds for all environments together "
+        f"({TEMPLATE_BUDGET_VARIABLE}) ran out at {where}"
+    )
+    line, column = (at.line, at.column) if at is not None else (1, 1)
+    return Diagnostic("error", message, file, line, column, "template-timeout")
 
 
 # -- plan and drift -------------------------------------------------------------------------------

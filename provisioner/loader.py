@@ -35,7 +35,18 @@ from provisioner.salvage import salvage
 from provisioner.templating import Rendered
 from provisioner.yamlsource import MarkedDict, YamlError, parse
 
-__all__ = ["MAX_FILE_BYTES", "LoadResult", "ManifestInvalid", "declared_environments", "load", "read"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "LoadResult",
+    "ManifestInvalid",
+    "Prepared",
+    "check",
+    "declared_environments",
+    "load",
+    "prepare",
+    "read",
+    "render_for",
+]
 
 MAX_FILE_BYTES = 1_000_000
 _ENVIRONMENTS = re.compile(r"^environments\s*:(?=\s|$)")
@@ -47,6 +58,20 @@ class LoadResult:
     diagnostics: list[Diagnostic]  # warnings only (errors raise)
     source_digest: str  # sha256 hex of the rendered manifest text (for plan files)
     path: Path
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A file read and its `environments:` block parsed: what every environment's load shares."""
+
+    path: Path
+    text: str
+    environments: dict[str, Environment]
+    line: int  # of the environments block (1 when there is none), where environment errors point
+
+    @property
+    def file(self) -> str:
+        return str(self.path)
 
 
 def load(
@@ -62,13 +87,36 @@ def load(
 
     `text`: the file's content from `read` (a pipe such as /dev/stdin can be read only once).
     """
-    environ = os.environ if environ is None else environ
-    file = str(path)
+    prepared = prepare(path, text)
+    return check(prepared, render_for(prepared, env, variables), environ=environ, strict=strict)
+
+
+def prepare(path: Path, text: str | None = None) -> Prepared:
+    """Stages 1 and 2: read (unless `text` is given) and parse the environments block."""
     text = read(path) if text is None else text
-    environments, line = _read_environments(text, file)
-    context, hint = _variables(environments, env, dict(variables or {}), file, line)
-    rendered = _render(text, context, env, hint, file)
-    source, diagnostics = _parse(rendered, file)
+    environments, line = _read_environments(text, str(path))
+    return Prepared(path, text, environments, line)
+
+
+def render_for(
+    prepared: Prepared,
+    env: str | None,
+    variables: Mapping[str, str] | None = None,
+    *,
+    seconds: float | None = None,
+) -> Rendered:
+    """Stage 3 for one environment, within `seconds` of rendering. Raises `ManifestInvalid`."""
+    file = prepared.file
+    context, hint = _variables(prepared.environments, env, dict(variables or {}), file, prepared.line)
+    return _render(prepared.text, context, env, hint, file, seconds)
+
+
+def check(
+    prepared: Prepared, rendered: Rendered, *, environ: Mapping[str, str] | None = None, strict: bool = False
+) -> LoadResult:
+    """Stages 4 to 6 on a rendered text. Raises `ManifestInvalid` listing every problem found."""
+    environ = os.environ if environ is None else environ
+    source, diagnostics = _parse(rendered, prepared.file)
     _looks_like_a_manifest(source)
     found, manifest, cut = _build(source)
     diagnostics += found
@@ -79,7 +127,7 @@ def load(
     if manifest is None or has_errors(diagnostics):
         raise ManifestInvalid(diagnostics)
     digest = hashlib.sha256(rendered.text.encode()).hexdigest()
-    return LoadResult(manifest, sort(diagnostics), digest, path)
+    return LoadResult(manifest, sort(diagnostics), digest, prepared.path)
 
 
 def declared_environments(path: Path, text: str | None = None) -> list[str]:
@@ -209,9 +257,11 @@ def _variables(
     return values, hint
 
 
-def _render(text: str, context: dict[str, Any], env: str | None, hint: str, file: str) -> Rendered:
+def _render(
+    text: str, context: dict[str, Any], env: str | None, hint: str, file: str, seconds: float | None
+) -> Rendered:
     try:
-        return templating.render(text, variables=context, environment=env, hint=hint)
+        return templating.render(text, variables=context, environment=env, hint=hint, seconds=seconds)
     except templating.TemplateProblem as problem:
         raise _fail(file, problem.message, problem.code, problem.line, problem.column) from None
 

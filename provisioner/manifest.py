@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic_core import PydanticCustomError
 
 Region = Literal["default", "us", "eu", "in", "sg"]
 Transport = Literal["auto", "udp", "tcp", "tls"]
@@ -236,6 +237,14 @@ class Manifest(Model):
     environments: dict[str, Environment] = Field(
         default_factory=dict, description="name: vars for --env NAME; read before the file is rendered."
     )
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _integer_version(cls, value: Any) -> Any:
+        # Literal[1] compares by equality, so 1.0 and true would pass: types are strict here too.
+        if type(value) is not int:
+            raise PydanticCustomError("literal_error", "Input should be 1", {"expected": "1"})
+        return value
 
     def declares(self, key: str) -> bool:
         """Whether the file set `key` at the top level (so `null` means "clear", not "unmanaged")."""

@@ -146,6 +146,9 @@ def _literal(path: list[str | int], value: Any, expected_text: str, secret: bool
     expected = _QUOTED.findall(expected_text) or [expected_text]
     if path == ["version"] and isinstance(value, str) and value.strip() == "1":
         return 'version must be the number 1, not the string "1": write version: 1 without quotes'
+    if path == ["version"] and (isinstance(value, float | bool) and value == 1):
+        shown = "a boolean" if isinstance(value, bool) else repr(value)
+        return f"version must be the integer 1, not {shown}: write version: 1"
     if path == ["version"]:
         return "version must be 1 (the only manifest format so far)"
     shown = "the value" if secret or not isinstance(value, str | int | float | bool) else f"'{value}'"

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from provisioner.api.client import RetryPolicy
 from provisioner.errors import ConfigError
+from provisioner.grammar import API_KEY_VARIABLE
 
 REGION_URLS = {
     "default": "https://api.elevenlabs.io",
@@ -77,7 +78,7 @@ def resolve_target(flag_url: str | None, region: str, environ: Mapping[str, str]
     env = os.environ if environ is None else environ
     url = api_url(flag_url, region, env)
     # Surrounding whitespace (a pasted key, a CRLF .env file) is never part of a key.
-    key = env.get("ELEVENLABS_API_KEY", "").strip()
+    key = env.get(API_KEY_VARIABLE, "").strip()
     if not key:
         raise WorkspaceError(
             "ELEVENLABS_API_KEY is not set or empty (or use --sandbox to run against the local emulator)"

@@ -26,6 +26,10 @@ from provisioner.errors import ManifestError
 
 MAX_NODES = 100_000  # values after alias expansion; a large real manifest has a few thousand
 MAX_DEPTH = 32  # a manifest nests about 8 deep; deeper input would only exhaust recursion later
+# Digits of an integer literal (any base, sexagesimal `1:2:3` included): a manifest's integers are
+# small, and a long one would otherwise fail in int() (over 4,300 decimal digits), pass here and
+# fail later (hex), or take quadratic time (sexagesimal).
+MAX_INT_DIGITS = 64
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _BRACKET = re.compile(r"[\[\]{}]")
 _ALIAS = re.compile(r"(?:^|[\s\[{,:])(\*[^\s,\]}]+)")
@@ -89,6 +93,8 @@ def parse(text: str) -> ParseResult:
         if node is None:
             return ParseResult(None)
         data = loader.construct_document(node)
+    except _NumberTooLong as exc:
+        raise YamlError([YamlProblem(exc.message, Mark.of(exc.mark), "yaml-number")]) from None
     except yaml.MarkedYAMLError as exc:
         raise YamlError([_from_marked(exc, text)]) from None
     except yaml.reader.ReaderError as exc:
@@ -140,6 +146,19 @@ class _Loader(_Base):  # type: ignore[misc]
             if _is_plain(child):
                 data.plain[index] = child.value
 
+    def construct_bounded_int(self, node: ScalarNode) -> int:
+        text = str(node.value)
+        digits = sum(char.isalnum() for char in text)  # 0x/0b prefixes count: a small overestimate
+        if digits > MAX_INT_DIGITS:
+            message = (
+                f"an integer of {digits} digits is too long (at most {MAX_INT_DIGITS}); quote it if it is meant as text"
+            )
+            raise _NumberTooLong(message, node.start_mark)
+        try:
+            return int(super().construct_yaml_int(node))
+        except ValueError:
+            raise _NumberTooLong(f"'{text}' is not a valid integer", node.start_mark) from None
+
     def _report_duplicates(self, node: MappingNode) -> None:
         # Merged (`<<`) keys may be overridden on purpose; only keys written in this mapping count.
         seen: dict[Any, Node] = {}
@@ -157,6 +176,13 @@ class _Loader(_Base):  # type: ignore[misc]
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_marked_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_marked_seq)
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_bounded_int)
+
+
+class _NumberTooLong(Exception):
+    def __init__(self, message: str, mark: yaml.Mark) -> None:
+        super().__init__(message)
+        self.message, self.mark = message, mark
 
 
 def _hashable(value: Any) -> bool:

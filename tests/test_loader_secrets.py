@@ -92,8 +92,9 @@ def test_no_secret_value_reaches_validate_output(tmp_path: Path, fmt: str) -> No
     assert "987654321" not in output
     if fmt == "json":
         codes = {d["code"] for d in json.loads(result.stdout)["diagnostics"]}
-        # The problems about those fields are still reported, by name:
-        assert {"twilio-sid", "webhook-url", "e164", "sip-address", "literal-secret", "type"} <= codes
+        # The problems about those fields are still reported, by name (a ${VAR} outside the
+        # credential fields is refused as such, without resolving it):
+        assert {"twilio-sid", "secret-reference-outside-credentials", "literal-secret", "type"} <= codes
     else:
         assert "the value of ${TWILIO_ACCOUNT_SID} is not a Twilio SID" in output
-        assert "the value of ${CRM_URL} must use https" in output
+        assert "${CRM_URL} in pre_call_webhook.url: ${VAR} is for secrets only" in output

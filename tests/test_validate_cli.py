@@ -113,7 +113,6 @@ def test_without_env_every_environment_is_checked(tmp_path: Path) -> None:
     [
         (["--var", "novalue"], "Error: Invalid value for --var: expected NAME=VALUE, got 'novalue'"),
         (["--var", "=eu"], "Error: Invalid value for --var: expected NAME=VALUE, got '=eu'"),
-        (["-f", ""], "Error: Invalid value for '-f' / '--file': expects a file name, got an empty one"),
         (["--format", "xml"], "Error: Invalid value for '--format': 'xml' is not one of 'text', 'json'."),
         (["--bogus"], "Error: No such option '--bogus'."),
     ],
@@ -206,3 +205,42 @@ def test_a_symlink_loop_is_a_located_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stdout.splitlines()[0] == "a.yaml:1:1: error: cannot read the file: Too many levels of symbolic links"
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_an_empty_file_name_is_a_located_file_diagnostic(fmt: str) -> None:
+    from click.testing import CliRunner
+
+    from provisioner.cli import cli
+
+    result = CliRunner().invoke(cli, ["validate", "-f", "", "--format", fmt])
+    assert result.exit_code == 1
+    if fmt == "json":
+        report = json.loads(result.output)
+        assert report["valid"] is False
+        assert [(d["code"], d["line"], d["column"]) for d in report["diagnostics"]] == [("file", 1, 1)]
+    else:
+        assert result.output.splitlines() == [
+            ":1:1: error: -f names no file (the name is empty)",
+            "invalid: 1 error, 0 warnings",
+        ]
+
+
+def test_an_unreadable_file_is_a_located_file_diagnostic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from provisioner.cli import cli
+
+    path = tmp_path / "telephony.yaml"
+    path.write_text("version: 1\n")
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "open", refuse)
+    result = CliRunner().invoke(cli, ["validate", "-f", str(path), "--format", "json"])
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert [(d["code"], d["message"]) for d in report["diagnostics"]] == [
+        ("file", "cannot read the file: Permission denied")
+    ]

@@ -8,7 +8,6 @@ too (not click's 2): every failure of validate means "do not merge this", one co
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -35,13 +34,6 @@ def parse_vars(values: tuple[str, ...]) -> dict[str, str]:
     return result
 
 
-def _file(ctx: click.Context, param: click.Parameter, value: str) -> Path:
-    # Path("") is ".", which would be reported as a directory: say what is actually wrong.
-    if not value.strip():
-        raise click.BadParameter("expects a file name, got an empty one", ctx, param)
-    return Path(value)
-
-
 @click.command(cls=usage.Command)
 @click.option(
     "-f",
@@ -49,15 +41,14 @@ def _file(ctx: click.Context, param: click.Parameter, value: str) -> Path:
     "file",
     default="telephony.yaml",
     show_default=True,
-    callback=_file,
-    type=click.Path(),
+    type=str,  # a name that cannot be read is a located `file` diagnostic, not a usage error
     help="The manifest to check.",
 )
 @click.option("--env", "env", metavar="NAME", help="Environment whose vars render the file (default: each one).")
 @click.option("--var", "var", multiple=True, metavar="K=V", help="Template variable vars.K (repeatable).")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def validate(file: Path, env: str | None, var: tuple[str, ...], strict: bool, fmt: str) -> None:
+def validate(file: str, env: str | None, var: tuple[str, ...], strict: bool, fmt: str) -> None:
     """Check a manifest offline: schema, references, formats and risky settings.
 
     Prints every problem as FILE:LINE:COL: severity: message. Exit 0 when valid (warnings
@@ -67,7 +58,7 @@ def validate(file: Path, env: str | None, var: tuple[str, ...], strict: bool, fm
 
     diagnostics = validate_manifest(file, env=env, variables=parse_vars(var), strict=strict)
     if fmt == "json":
-        click.echo(render_json(diagnostics, file=str(file)), nl=False)
+        click.echo(render_json(diagnostics, file=file), nl=False)
     else:
         _print_text(diagnostics)
     sys.exit(int(ExitCode.ERROR if has_errors(diagnostics) else ExitCode.OK))

@@ -76,11 +76,9 @@ def _pre_call_webhook(context: Context, path: Path, agent: Agent) -> None:
 def _transfer(
     context: Context, path: Path, alias: str, rule: TransferRule, numbers: dict[str, PhoneNumber] | None
 ) -> None:
-    to, shown = context.value_to_check(rule.to)  # a ${VAR} is checked through its value, if set
+    to, _ = context.value_to_check((*path, "to"), rule.to)  # a ${VAR} here is an error of its own
     destination = grammar.parse_destination(to) if to is not None else None
     if to is not None and (problem := grammar.destination_problem(to)):
-        if to != rule.to:  # the value came from the environment: name it, never show it
-            problem = f"{shown} is not a transfer destination: an E.164 number or a sip: URI"
         context.error((*path, "to"), problem, "transfer-destination")
     sip_kinds = (grammar.DestinationKind.SIP_URI, grammar.DestinationKind.SIP_URI_VARIABLE)
     if destination is not None and destination.kind in sip_kinds and rule.type != "sip_refer":

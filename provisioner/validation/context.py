@@ -52,13 +52,15 @@ class Context:
             current = current[part]
         return current
 
-    def value_to_check(self, value: str) -> tuple[str | None, str]:
-        """(value, how to name it) for a format check. A `${VAR}` reference is checked through
-        the variable's value when set (skipped when not), and is then named, never shown."""
+    def value_to_check(self, path: Sequence[str | int], value: str) -> tuple[str | None, str]:
+        """(value, how to name it) for a format check of the value at `path`. Where a `${VAR}`
+        may stand (`grammar.may_hold_reference`) it is checked through the variable's value when
+        set (skipped when not), and is then named, never shown. Anywhere else a reference is an
+        error of its own (`validation.references`), so the format check is skipped."""
         names = grammar.references(value)
         if not names:
             return value, f"'{value}'"
         shown = "the value of " + ", ".join(f"${{{name}}}" for name in names)
-        if grammar.unset_references(value, self.environ):
+        if not grammar.may_hold_reference(path) or grammar.unset_references(value, self.environ):
             return None, shown
         return grammar.resolve_references(value, self.environ), shown

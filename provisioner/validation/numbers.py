@@ -18,11 +18,9 @@ def check(context: Context) -> None:
 
 def _numbers(context: Context) -> None:
     for name, number in context.manifest.phone_numbers.items():
-        value, shown = context.value_to_check(number.number)
+        value, _ = context.value_to_check(("phone_numbers", name, "number"), number.number)
         if value is not None and not grammar.is_e164(value):
-            from_env = value != number.number
-            message = f"{shown} is not an E.164 number" if from_env else grammar.e164_problem(value)
-            context.error(("phone_numbers", name, "number"), message, "e164")
+            context.error(("phone_numbers", name, "number"), grammar.e164_problem(value), "e164")
 
 
 def _duplicates(context: Context) -> None:
@@ -67,7 +65,7 @@ def _declared(names: list[str], section: str) -> str:
 def _twilio(context: Context, name: str, number: TwilioNumber) -> None:
     path = ("phone_numbers", name, "twilio")
     twilio = number.twilio
-    sid, shown = context.value_to_check(twilio.account_sid)
+    sid, shown = context.value_to_check((*path, "account_sid"), twilio.account_sid)
     if sid is not None and not grammar.TWILIO_SID.match(sid):
         message = f"{shown} is not a Twilio SID: 'AC' (account) or 'SK' (API key) followed by 32 hex digits"
         context.error((*path, "account_sid"), message, "twilio-sid")

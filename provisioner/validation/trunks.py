@@ -36,12 +36,10 @@ def _used(context: Context) -> set[str] | None:
 
 
 def _outbound(context: Context, path: tuple[str, ...], trunk: SipTrunk, outbound: OutboundTrunk) -> None:
-    value, shown = context.value_to_check(outbound.address)
+    value, _ = context.value_to_check((*path, "address"), outbound.address)
     problem = grammar.sip_address_problem(value) if value is not None else None
     if problem is not None:
-        from_env = value != outbound.address
-        message = f"{shown} is not a host or IP (optionally :port)" if from_env else problem
-        context.error((*path, "address"), message, "sip-address")
+        context.error((*path, "address"), problem, "sip-address")
     if outbound.transport == "udp":
         message = "transport udp: signalling is unencrypted and ElevenLabs documents UDP as unavailable; prefer tls"
         context.warning((*path, "transport"), message, "udp-transport")

@@ -22,7 +22,7 @@ def check(context: Context) -> None:
 
 
 def _webhook(context: Context, path: Path, webhook: Webhook) -> None:
-    url, shown = context.value_to_check(webhook.url)
+    url, shown = context.value_to_check((*path, "url"), webhook.url)
     problem = grammar.webhook_url_problem(url) if url is not None else None
     if problem is not None:
         context.error((*path, "url"), f"{shown} {problem}", "webhook-url")
@@ -51,10 +51,10 @@ def _suggest_name(path: Path) -> str:
 def _unset_variables(context: Context) -> None:
     reported: set[str] = set()
     for path, value in walk_strings(context.source.data):
-        if path and path[0] == "environments":
+        if not grammar.may_hold_reference(path):  # elsewhere a reference is an error of its own
             continue
         for name in grammar.unset_references(value, context.environ):
-            if name not in reported:
+            if name not in reported and not grammar.is_api_key_variable(name):
                 reported.add(name)
                 message = f"${{{name}}} is not set; validate does not need it, but plan and apply will"
                 context.warning(path, message, "unset-variable")
