@@ -179,7 +179,7 @@ async def test_a_standard_sip_number_in_a_static_default_workspace_converges_fir
     async with helpers.emulator_client(app) as client:
         await client.request("PATCH", "/v1/convai/settings", body={"default_livekit_stack": "static"})
     text = MANIFEST.replace("static_ip: true, store_sip_messages: false", "static_ip: false")
-    plan, report = await plan_and_apply(app, manifest(text))
+    _, report = await plan_and_apply(app, manifest(text))
     assert {r.status for r in report.results} == {"applied"}, report.results
     number = next(n for n in (await state(app))["phone_numbers"] if n["phone_number"] == "+14155550101")
     assert number["livekit_stack"] == "standard"
