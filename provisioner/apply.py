@@ -73,8 +73,12 @@ class Applier:
         secret_ids: dict[str, str],
         agent_aliases: dict[str, str],
         progress: Callable[[StepResult, int, int], None] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> None:
         self.client = client
+        self.stop = stop  # true once a signal (or a deadline) asks to start no more steps
+        # Steps in flight at once: the client's parallelism, so a stop leaves at most that many running.
+        self._slots = asyncio.Semaphore(client.parallelism)
         self.resolve = resolve
         self.progress = progress
         self.secret_ids = dict(secret_ids)  # grows as secrets are created
@@ -95,10 +99,14 @@ class Applier:
             for address in waits:
                 await done[address].wait()
             failed = [a for a in change.depends_on if a in ok and not ok[a]]
-            if failed:
-                result = StepResult(change.address, change.action, "skipped", f"depends on failed {', '.join(failed)}")
-            else:
-                result = await self._guarded(change)
+            async with self._slots:
+                if failed:
+                    message = f"depends on failed {', '.join(failed)}"
+                    result = StepResult(change.address, change.action, "skipped", message)
+                elif self.stop is not None and self.stop():
+                    result = StepResult(change.address, change.action, "skipped", "not started: interrupted")
+                else:
+                    result = await self._guarded(change)
             ok[change.address] = result.status in ("applied", "mismatch")
             report.results.append(result)
             done[change.address].set()

@@ -14,7 +14,7 @@ import click
 from provisioner import __version__
 from provisioner.commands import emulator as emulator_cmd
 from provisioner.commands import reconcile as reconcile_cmd
-from provisioner.commands import usage
+from provisioner.commands import signals, usage
 from provisioner.commands import validate as validate_cmd
 
 
@@ -34,8 +34,12 @@ emulator_cmd.register(cli)
 
 
 def main() -> None:
+    signals.install()
     try:
         cli(prog_name="telephony")
+    except signals.Interrupted as stop:
+        click.echo(f"Interrupted ({stop.name}); nothing was changed.", err=True)
+        sys.exit(stop.exit_code)
     except Exception as exc:
         # Reconciler commands map TelephonyError to exit codes themselves (commands.reconcile.handled);
         # anything that still escapes is a bug: one line, the traceback only with -v.

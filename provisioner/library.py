@@ -217,10 +217,18 @@ async def execute(
     live: LiveState,
     resolve: Resolve,
     progress: Progress | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> ApplyReport:
-    """Apply the actionable changes of `planned` (made against `live`), in dependency order."""
+    """Apply the actionable changes of `planned` (made against `live`), in dependency order.
+
+    `stop()` is asked before each step starts: once true, the rest are skipped (not started)."""
     applier = Applier(
-        client, resolve, secret_ids=live.secret_ids(), agent_aliases=planned.agent_aliases, progress=progress
+        client,
+        resolve,
+        secret_ids=live.secret_ids(),
+        agent_aliases=planned.agent_aliases,
+        progress=progress,
+        stop=stop,
     )
     return await applier.run(planned)
 
@@ -243,6 +251,7 @@ async def apply(
     on_plan: Callable[[Plan, list[str]], None] | None = None,
     confirm: Callable[[Plan], None] | None = None,
     progress: Progress | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> ApplyOutcome:
     """Plan, check, then execute. With `saved`, execute it only if a fresh plan equals it.
 
@@ -269,5 +278,5 @@ async def apply(
         raise MissingVariables(missing)
     if confirm is not None:
         confirm(fresh)
-    report = await execute(client, fresh, live, lambda v: grammar.resolve_references(v, env), progress)
+    report = await execute(client, fresh, live, lambda v: grammar.resolve_references(v, env), progress, stop)
     return ApplyOutcome(fresh, report)

@@ -170,7 +170,8 @@ class ElevenLabsClient:
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.stats = Stats()
-        self._semaphore = asyncio.Semaphore(max(1, parallelism))
+        self.parallelism = max(1, parallelism)
+        self._semaphore = asyncio.Semaphore(self.parallelism)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers={"xi-api-key": api_key, "accept": "application/json"},

@@ -14,8 +14,10 @@ so `telephony --version` and `telephony validate` do not pay for them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Coroutine
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from provisioner.commands import usage
+from provisioner.commands import signals, usage
 from provisioner.commands.validate import parse_vars  # one --var syntax for every command
 from provisioner.exitcodes import ExitCode
 
@@ -37,12 +39,13 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 FORMATS = click.Choice(["text", "json", "markdown"])
+WRITES_STARTED = False  # set once apply may have sent a write: an interrupt then says so
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what the shell reports for a tool whose reader went away
 AUTH_HINT = " (check ELEVENLABS_API_KEY, and that the API URL is the key's workspace and region)"
 
 
 class Exit(Exception):
-    def __init__(self, code: ExitCode, message: str = "") -> None:
+    def __init__(self, code: int, message: str = "") -> None:
         self.code = code
         self.message = message
 
@@ -51,7 +54,7 @@ def err(message: str) -> None:
     click.echo(message, err=True)
 
 
-def fail(code: ExitCode, message: str) -> NoReturn:
+def fail(code: int, message: str) -> NoReturn:
     raise Exit(code, message)
 
 
@@ -92,8 +95,17 @@ def handled(func: Callable[..., None]) -> Callable[..., None]:
             # The reader went away (`| head`): stop quietly, and keep Python's exit-time flush quiet too.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(EXIT_BROKEN_PIPE)
-        except KeyboardInterrupt:
-            err("Interrupted. Requests already sent may have been applied; `telephony plan` shows where things stand.")
+        except signals.Interrupted as stop:
+            if WRITES_STARTED:
+                err(
+                    f"Interrupted ({stop.name}). Requests already sent may have been applied; "
+                    "`telephony plan` shows where things stand."
+                )
+            else:
+                err(f"Interrupted ({stop.name}); nothing was changed.")
+            sys.exit(stop.exit_code)
+        except KeyboardInterrupt:  # a library user's SIGINT handler left as Python's default
+            err("Interrupted (SIGINT); nothing was changed." if not WRITES_STARTED else "Interrupted.")
             sys.exit(130)
         except Exception as exc:
             # A bug, not a user error; still one line: a traceback in CI output helps nobody reviewing a plan.
@@ -326,12 +338,15 @@ def cmd_apply(
     def show(plan: Plan, blocked: list[str]) -> None:
         render_text(plan, sys.stdout, blocked=blocked)
 
+    stopped: list[int] = []  # the signal that asked to stop, once one did
+
     def approve(plan: Plan) -> None:
         warn_dummies(ctx, plan)
         if saved is None:
             confirm(auto_approve)
+        graceful_stop(stopped)
 
-    async def run() -> ExitCode:
+    async def run() -> int:
         async with ctx.client(opts.parallelism) as client:
             outcome = await library.apply(
                 ctx.manifest,
@@ -344,11 +359,16 @@ def cmd_apply(
                 on_plan=show,
                 confirm=approve,
                 progress=progress_printer(),
+                stop=lambda: bool(stopped),
             )
             report = outcome.report
             if report is None:
                 return ExitCode.OK
             print_report(report)
+            if stopped:
+                name = signal.Signals(stopped[0]).name
+                click.echo(f"Stopped by {name}: steps not started were skipped; re-run `telephony apply` to converge.")
+                return ExitCode.PARTIAL if report.changed_anything else 128 + stopped[0]
             stats = client.stats
             click.echo(f"API requests: {stats.requests} ({stats.retries} retried after 429/5xx/dropped connections)")
             code = exit_code(report)
@@ -360,9 +380,32 @@ def cmd_apply(
                 )
             return code
 
-    code = _run(run())
+    try:
+        code = _run(run())
+    except asyncio.CancelledError:  # a second signal, or the grace period ran out
+        raise signals.Interrupted(stopped[0] if stopped else signal.SIGINT) from None
     if code != ExitCode.OK:
         fail(code, "")
+
+
+def graceful_stop(stopped: list[int]) -> None:
+    """From the first write on, a signal stops starting steps instead of stopping at once."""
+    global WRITES_STARTED
+    WRITES_STARTED = True
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+
+    def on_signal(signum: int) -> None:
+        if stopped or task is None:
+            if task is not None:
+                task.cancel()  # the second signal: stop now
+            return
+        stopped.append(signum)
+        err(f"{signal.Signals(signum).name}: starting no more steps; waiting for the requests in flight.")
+        loop.call_later(signals.GRACE_S, task.cancel)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
 
 
 def cmd_show(planfile: Path, fmt: str) -> None:
