@@ -110,3 +110,30 @@ def test_bad_seed_is_an_error_without_secrets(tmp_path: Path, seed: str, message
     result = CliRunner().invoke(cli, ["emulator", "serve", "--port", "0", "--seed", str(path)])
     assert result.exit_code == 1
     assert message in result.output and "tok-SECRET" not in result.output
+
+
+@pytest.mark.slow
+def test_serve_errors_are_one_line(tmp_path: Path) -> None:
+    import socket
+
+    from tests.helpers import run_cli
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    bad_state = tmp_path / "state.json"
+    bad_state.write_text("[]")
+    cases = [
+        (["--port", str(port)], "in use"),
+        (["--host", "no-such-host.invalid", "--allow-remote"], "cannot resolve --host"),
+        (["--state", str(bad_state), "--port", "0"], "not a state file"),
+    ]
+    try:
+        for args, needle in cases:
+            result = run_cli("emulator", "serve", *args, timeout=60)
+            lines = result.stderr.strip().splitlines()
+            assert result.returncode == 1 and len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+            assert needle in lines[0]
+    finally:
+        taken.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 import sys
@@ -142,9 +143,17 @@ def serve(
             semantics=semantics,
         )
     except (FaultSpecError, ValueError, OSError, EmulatorError) as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"Error: {exc}", err=True)
         sys.exit(ExitCode.ERROR)
-    sock = bind_socket(host, port)
+    try:
+        sock = bind_socket(host, port)
+    except socket.gaierror as exc:
+        click.echo(f"Error: cannot resolve --host {host!r}: {exc.strerror or exc}", err=True)
+        sys.exit(ExitCode.ERROR)
+    except OSError as exc:
+        hint = " (in use: pick another --port, or 0 for a free one)" if exc.errno == errno.EADDRINUSE else ""
+        click.echo(f"Error: cannot listen on {host}:{port}: {exc.strerror or exc}{hint}", err=True)
+        sys.exit(ExitCode.ERROR)
     real_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
 
