@@ -38,6 +38,7 @@ from provisioner.state import differences, reordered_only, webhook_view
 Resolve = Callable[[str], str]
 log = logging.getLogger(__name__)
 Status = Literal["applied", "failed", "skipped", "mismatch"]
+STOPPED = "not started: the run deadline (--deadline) passed"
 
 
 @dataclass
@@ -73,8 +74,10 @@ class Applier:
         secret_ids: dict[str, str],
         agent_aliases: dict[str, str],
         progress: Callable[[StepResult, int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.client = client
+        self.should_stop = should_stop  # true once no more steps may start (the run deadline passed)
         self.resolve = resolve
         self.progress = progress
         self.secret_ids = dict(secret_ids)  # grows as secrets are created
@@ -97,6 +100,8 @@ class Applier:
             failed = [a for a in change.depends_on if a in ok and not ok[a]]
             if failed:
                 result = StepResult(change.address, change.action, "skipped", f"depends on failed {', '.join(failed)}")
+            elif self.should_stop is not None and self.should_stop():
+                result = StepResult(change.address, change.action, "skipped", STOPPED)
             else:
                 result = await self._guarded(change)
             ok[change.address] = result.status in ("applied", "mismatch")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from provisioner import grammar
+from provisioner import grammar, secrets
 from provisioner.api.client import ElevenLabsClient
 from provisioner.api.codec import request_references
 from provisioner.api.live import LiveState, Needs, observe
@@ -164,10 +164,17 @@ async def execute(
     live: LiveState,
     resolve: Resolve,
     progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> ApplyReport:
-    """Apply the actionable changes of `planned` (made against `live`), in dependency order."""
+    """Apply the actionable changes of `planned` (made against `live`), in dependency order.
+    Once `should_stop()` is true no further step starts (they are reported skipped)."""
     applier = Applier(
-        client, resolve, secret_ids=live.secret_ids(), agent_aliases=planned.agent_aliases, progress=progress
+        client,
+        resolve,
+        secret_ids=live.secret_ids(),
+        agent_aliases=planned.agent_aliases,
+        progress=progress,
+        should_stop=should_stop,
     )
     return await applier.run(planned)
 
@@ -190,12 +197,14 @@ async def apply(
     on_plan: Callable[[Plan, list[str]], None] | None = None,
     confirm: Callable[[Plan], None] | None = None,
     progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> ApplyOutcome:
     """Plan, check, then execute. With `saved`, execute it only if a fresh plan equals it.
 
     `on_plan(plan, blocked)` sees the final plan before any check (the CLI prints it there);
     `confirm(plan)` is called last before the first write and may raise to cancel. Raises
-    `StalePlan`, `BlockedBySafetyRule` or `MissingVariables` with nothing changed.
+    `StalePlan`, `BlockedBySafetyRule` or `MissingVariables` with nothing changed. Once
+    `should_stop()` is true no further step starts (e.g. a run deadline).
     """
     env = os.environ if environ is None else environ
     live, fresh = await observe_and_plan(_manifest(source), client, options)
@@ -216,5 +225,5 @@ async def apply(
         raise MissingVariables(missing)
     if confirm is not None:
         confirm(fresh)
-    report = await execute(client, fresh, live, lambda v: grammar.resolve_references(v, env), progress)
+    report = await execute(client, fresh, live, lambda v: secrets.resolve(v, env), progress, should_stop)
     return ApplyOutcome(fresh, report)

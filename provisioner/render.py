@@ -17,6 +17,7 @@ from rich.text import Text
 
 from provisioner.changes import Change
 from provisioner.plan import FORMAT_VERSION, Plan
+from provisioner.redact import display_workspace
 from provisioner.state import Marker
 
 if TYPE_CHECKING:
@@ -263,7 +264,7 @@ def plan_json(plan: Plan, *, mode: Mode = "plan", blocked: list[str] | None = No
         "blocked": list(blocked or []),
         "notes": list(plan.notes) + ([DRIFT_NOTE] if mode == "drift" else []),
         "manifest_digest": plan.manifest_digest,
-        "workspace": dict(plan.workspace),
+        "workspace": display_workspace(plan.workspace),
         "checksum": plan.checksum(),
     }
 
@@ -326,7 +327,7 @@ def render_markdown(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: l
             unmanaged_total=len(plan.unmanaged),
             notes=list(plan.notes) + ([DRIFT_NOTE] if mode == "drift" else []),
             blocked=blocked or [],
-            workspace=plan.workspace,
+            workspace=display_workspace(plan.workspace),
             cell=_cell,
         )
     )
