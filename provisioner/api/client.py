@@ -281,10 +281,19 @@ class ElevenLabsClient:
         if declared.isdigit() and int(declared) > cap:
             raise ApiError(method, path, response.status_code, self._too_large(f"declares {int(declared)} bytes"))
         received = bytearray()
-        async for chunk in response.aiter_bytes():
-            received += chunk
-            if len(received) > cap:
-                raise ApiError(method, path, response.status_code, self._too_large("sent more"))
+        try:
+            async for chunk in response.aiter_bytes():
+                received += chunk
+                if len(received) > cap:
+                    raise ApiError(method, path, response.status_code, self._too_large("sent more"))
+        except httpx.DecodingError:
+            encoding = response.headers.get("content-encoding", "")
+            raise ApiError(
+                method,
+                path,
+                response.status_code,
+                _one_line(f"the body is not valid {encoding!r} data (Content-Encoding); a proxy may have altered it"),
+            ) from None
         response._content = bytes(received)  # what `Response.aread` sets: .json() and .text read it
 
     def _too_large(self, what: str) -> str:
