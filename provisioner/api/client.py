@@ -59,7 +59,7 @@ class ApiError(TelephonyError):
         self.method = method
         self.path = path
         self.status = status
-        self.message = message
+        self.message = redact.scrub(message)
         where = f"{method} {path}"
         what = f"HTTP {status}" if status is not None else "no response"
         super().__init__(redact.scrub(f"{where} failed ({what}): {message}"))
@@ -593,6 +593,7 @@ class _Ambiguous(Exception):
     """Internal: a write may or may not have landed."""
 
     def __init__(self, status: int | None, message: str) -> None:
+        message = redact.scrub(message)  # it is logged with -v
         super().__init__(message)
         self.status = status
         self.message = message
