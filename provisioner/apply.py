@@ -73,10 +73,10 @@ class Applier:
         secret_ids: dict[str, str],
         agent_aliases: dict[str, str],
         progress: Callable[[StepResult, int, int], None] | None = None,
-        stop: Callable[[], bool] | None = None,
+        stop: Callable[[], str | None] | None = None,
     ) -> None:
         self.client = client
-        self.stop = stop  # true once a signal (or a deadline) asks to start no more steps
+        self.stop = stop  # the reason once a signal or the run deadline asks to start no more steps
         # Steps in flight at once: the client's parallelism, so a stop leaves at most that many running.
         self._slots = asyncio.Semaphore(client.parallelism)
         self.resolve = resolve
@@ -103,8 +103,8 @@ class Applier:
                 if failed:
                     message = f"depends on failed {', '.join(failed)}"
                     result = StepResult(change.address, change.action, "skipped", message)
-                elif self.stop is not None and self.stop():
-                    result = StepResult(change.address, change.action, "skipped", "not started: interrupted")
+                elif self.stop is not None and (reason := self.stop()):
+                    result = StepResult(change.address, change.action, "skipped", f"not started: {reason}")
                 else:
                     result = await self._guarded(change)
             ok[change.address] = result.status in ("applied", "mismatch")

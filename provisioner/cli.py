@@ -46,5 +46,8 @@ def main() -> None:
         logging.getLogger(__name__).debug("internal error", exc_info=True)
         if "-v" in sys.argv or "--verbose" in sys.argv:
             traceback.print_exc()
-        click.echo(f"Error: internal error ({type(exc).__name__}): {exc} (run with -v for the traceback)", err=True)
+        from provisioner.redact import scrub
+
+        message = f"Error: internal error ({type(exc).__name__}): {exc} (run with -v for the traceback)"
+        click.echo(scrub(message), err=True)
         sys.exit(1)

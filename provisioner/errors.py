@@ -16,6 +16,7 @@ Library users catch `TelephonyError` (or a branch of it) the same way.
     ├── ApiError                          an API call failed for good (provisioner.api.client)
     │   ├── ResponseShapeError            a 2xx whose body is not the expected JSON
     │   └── AgentMissing                  a declared agent does not exist
+    ├── DeadlineExceeded                  the run deadline (--deadline) passed during a request
     ├── ReadBackMismatch                  exit 6: the API did not keep what was sent
     ├── StalePlan                         exit 5: the saved plan no longer matches
     └── BlockedBySafetyRule               exit 3: deletes over max_deletes, or a replace
@@ -37,6 +38,19 @@ class ManifestError(TelephonyError):
 
 class ConfigError(TelephonyError):
     """A bad option, URL, target or local file."""
+
+
+class DeadlineExceeded(TelephonyError):
+    """The run deadline (`--deadline`, TELEPHONY_DEADLINE) passed during a request (the CLI lifts it
+    before apply's first write: from then on it only stops new steps from starting)."""
+
+    def __init__(self, seconds: float, call: str) -> None:
+        self.seconds = seconds
+        self.call = call
+        super().__init__(
+            f"{call}: the run deadline of {seconds:g} s passed; nothing was changed. The API is slow or not "
+            "answering: try again later, or raise the limit with --deadline SECONDS or TELEPHONY_DEADLINE (0: none)"
+        )
 
 
 class ReadBackMismatch(TelephonyError):

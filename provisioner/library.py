@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from provisioner import grammar
+from provisioner import grammar, secrets
 from provisioner.api.client import ElevenLabsClient
 from provisioner.api.codec import request_references
 from provisioner.api.live import LiveState, Needs, observe
@@ -217,11 +217,11 @@ async def execute(
     live: LiveState,
     resolve: Resolve,
     progress: Progress | None = None,
-    stop: Callable[[], bool] | None = None,
+    stop: Callable[[], str | None] | None = None,
 ) -> ApplyReport:
     """Apply the actionable changes of `planned` (made against `live`), in dependency order.
 
-    `stop()` is asked before each step starts: once true, the rest are skipped (not started)."""
+    `stop()` is asked before each step starts: once it gives a reason, the rest are skipped."""
     applier = Applier(
         client,
         resolve,
@@ -251,13 +251,14 @@ async def apply(
     on_plan: Callable[[Plan, list[str]], None] | None = None,
     confirm: Callable[[Plan], None] | None = None,
     progress: Progress | None = None,
-    stop: Callable[[], bool] | None = None,
+    stop: Callable[[], str | None] | None = None,
 ) -> ApplyOutcome:
     """Plan, check, then execute. With `saved`, execute it only if a fresh plan equals it.
 
     `on_plan(plan, blocked)` sees the final plan before any check (the CLI prints it there);
     `confirm(plan)` is called last before the first write and may raise to cancel. Raises
-    `StalePlan`, `BlockedBySafetyRule` or `MissingVariables` with nothing changed.
+    `StalePlan`, `BlockedBySafetyRule` or `MissingVariables` with nothing changed. Once
+    `should_stop()` is true no further step starts (e.g. a run deadline).
     """
     env = os.environ if environ is None else environ
     live, fresh = await observe_and_plan(_manifest(source), client, options)
@@ -278,5 +279,5 @@ async def apply(
         raise MissingVariables(missing)
     if confirm is not None:
         confirm(fresh)
-    report = await execute(client, fresh, live, lambda v: grammar.resolve_references(v, env), progress, stop)
+    report = await execute(client, fresh, live, lambda v: secrets.resolve(v, env), progress, stop)
     return ApplyOutcome(fresh, report)

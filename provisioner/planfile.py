@@ -27,6 +27,7 @@ from pydantic import TypeAdapter, ValidationError
 from provisioner.changes import AnyChange, Change
 from provisioner.errors import ConfigError, StalePlan
 from provisioner.plan import Plan, Unmanaged
+from provisioner.redact import display_workspace
 from provisioner.state import Marker
 
 KIND = "telephony-plan"
@@ -58,7 +59,7 @@ class PlanFile:
                 "changes": _encode(_CHANGES.dump_python(cast(Any, plan.changes))),
                 "unmanaged": [asdict(u) for u in plan.unmanaged],
                 "manifest_digest": plan.manifest_digest,
-                "workspace": dict(plan.workspace),
+                "workspace": display_workspace(plan.workspace),
                 "max_deletes": plan.max_deletes,
                 "prune": plan.prune,
                 "notes": list(plan.notes),
@@ -195,7 +196,7 @@ def read(path: Path) -> PlanFile:
             changes=list(_CHANGES.validate_python(_decode(body.get("changes", [])))),
             unmanaged=[Unmanaged(**u) for u in body.get("unmanaged", [])],
             manifest_digest=str(body.get("manifest_digest", "")),
-            workspace={str(k): str(v) for k, v in dict(body.get("workspace", {})).items()},
+            workspace=display_workspace({str(k): str(v) for k, v in dict(body.get("workspace", {})).items()}),
             max_deletes=int(body.get("max_deletes", 0)),
             prune=bool(body.get("prune", False)),
             notes=[str(n) for n in body.get("notes", [])],

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from provisioner.changes import Change
 from provisioner.plan import FORMAT_VERSION, Plan
+from provisioner.redact import display_workspace
 from provisioner.state import Marker
 
 if TYPE_CHECKING:
@@ -283,7 +284,7 @@ def plan_json(plan: Plan, *, mode: Mode = "plan", blocked: list[str] | None = No
         "attention": [f"{c.address}: {text}" for c in plan.actionable for text in c.attention],
         "notes": list(plan.notes) + ([DRIFT_NOTE] if mode == "drift" else []),
         "manifest_digest": plan.manifest_digest,
-        "workspace": dict(plan.workspace),
+        "workspace": display_workspace(plan.workspace),
         "checksum": plan.checksum(),
     }
 
@@ -366,7 +367,7 @@ def render_markdown(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: l
             attention=[f"{_code(c.address)}: {_cell(text)}" for c in plan.actionable for text in c.attention],
             fence=_fence(details),
             code=_code,
-            workspace=plan.workspace,
+            workspace=display_workspace(plan.workspace),
             cell=_cell,
         )
     )

@@ -24,7 +24,7 @@ from provisioner.workspace import SANDBOX_URL, Target, WorkspaceError
 
 log = logging.getLogger(__name__)
 STATE_FILE = Path(".telephony/sandbox.json")
-SANDBOX_KEY = "sandbox"
+SANDBOX_KEY = "sandbox-key-not-a-secret"  # never a word that appears in messages: it is scrubbed like any key
 INSTALL_HINT = "pip install 'telephony[sandbox]'"
 
 

@@ -19,7 +19,7 @@ from provisioner.library import load_manifest
 from provisioner.manifest import Manifest
 from provisioner.planner import Options
 from provisioner.sandbox import DummyEnviron, sandbox_target, sandbox_transport
-from provisioner.workspace import Target, resolve_target, retry_policy
+from provisioner.workspace import Target, limits, resolve_target, retry_policy
 
 
 @dataclass
@@ -49,7 +49,12 @@ class Context:
     def client(self, parallelism: int) -> ElevenLabsClient:
         base = "http://sandbox.invalid" if self.sandbox else self.target.api_url
         return ElevenLabsClient(
-            base, self.target.api_key, transport=self.transport, parallelism=parallelism, retry=retry_policy()
+            base,
+            self.target.api_key,
+            transport=self.transport,
+            parallelism=parallelism,
+            retry=retry_policy(),
+            limits=limits(),
         )
 
 

@@ -1,9 +1,14 @@
-"""Which workspace a command talks to: API URL, key, key fingerprint, retry tuning.
+"""Which workspace a command talks to: API URL, key, key fingerprint, retry tuning, limits.
 
 The base URL comes from `--api-url`, else `ELEVENLABS_BASE_URL`, else the manifest's
 `workspace.region`. The key comes from `ELEVENLABS_API_KEY` only (never a flag: flags end up in
 shell history and CI logs). Plans record the URL and a short fingerprint of the key, never the key,
-so a plan made against staging cannot be applied with the production key.
+so a plan made against staging cannot be applied with the production key. A URL is shown only
+without its `user:password@` part (`redact.display_url`), and a `?query` or `#fragment` is refused.
+
+Limits (README "Limits"): TELEPHONY_STALL_TIMEOUT, TELEPHONY_MAX_RESPONSE_BYTES,
+TELEPHONY_MAX_PAGES (`limits`), and the run deadline, `--deadline` or TELEPHONY_DEADLINE
+(`deadline`).
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from provisioner.api.client import RetryPolicy
+from provisioner.api.client import Limits, RetryPolicy
 from provisioner.errors import ConfigError
 from provisioner.grammar import API_KEY_VARIABLE
+from provisioner.redact import display_url, remember_url
 
 REGION_URLS = {
     "default": "https://api.elevenlabs.io",
@@ -42,7 +48,7 @@ class Target:
         return key_fingerprint(self.api_key)
 
     def describe(self) -> dict[str, str]:
-        return {"api_url": self.api_url, "key_fingerprint": self.fingerprint}
+        return {"api_url": display_url(self.api_url), "key_fingerprint": self.fingerprint}
 
 
 def key_fingerprint(key: str) -> str:
@@ -53,15 +59,21 @@ def key_fingerprint(key: str) -> str:
 def check_url(url: str, source: str) -> str:
     """`url` without a trailing slash, or `WorkspaceError` saying what is wrong with it."""
     url = url.strip().rstrip("/")
+    remember_url(url)  # its password is scrubbed from every message from now on
+    shown = display_url(url)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
     except ValueError as exc:
-        raise WorkspaceError(f"{source} {url!r} is not a valid URL: {exc}") from exc
+        raise WorkspaceError(f"{source} {shown!r} is not a valid URL: {exc}") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WorkspaceError(f"{source} {url!r} is not an http(s) URL (e.g. https://api.elevenlabs.io)")
+        raise WorkspaceError(f"{source} {shown!r} is not an http(s) URL (e.g. https://api.elevenlabs.io)")
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise WorkspaceError(
+            f"{source} {shown!r} has a ?query or #fragment: give the API's base URL only (e.g. https://api.elevenlabs.io)"
+        )
     if parts.path.rstrip("/").endswith("/v1"):
-        raise WorkspaceError(f"{source} {url!r} must be the API's base URL, without /v1 (the paths add it)")
+        raise WorkspaceError(f"{source} {shown!r} must be the API's base URL, without /v1 (the paths add it)")
     return url
 
 
@@ -106,3 +118,49 @@ def retry_policy(environ: Mapping[str, str] | None = None) -> RetryPolicy:
         max_delay=number("TELEPHONY_RETRY_MAX_DELAY", base.max_delay),
         max_retry_after=number("TELEPHONY_RETRY_AFTER_CAP", base.max_retry_after),
     )
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise WorkspaceError(f"{name}={raw!r} is not a positive number")
+    return value
+
+
+def limits(environ: Mapping[str, str] | None = None) -> Limits:
+    """The stall guard, response-size cap and page cap; TELEPHONY_* change them (README "Limits")."""
+    env = os.environ if environ is None else environ
+    base = Limits()
+    return Limits(
+        stall_timeout=_positive(env, "TELEPHONY_STALL_TIMEOUT", base.stall_timeout),
+        max_response_bytes=int(_positive(env, "TELEPHONY_MAX_RESPONSE_BYTES", base.max_response_bytes)),
+        max_pages=max(1, int(_positive(env, "TELEPHONY_MAX_PAGES", base.max_pages))),
+    )
+
+
+READ_DEADLINE = 900.0  # plan and drift: generous; apply has none unless asked
+
+
+def deadline(flag: float | None, default: float | None, environ: Mapping[str, str] | None = None) -> float | None:
+    """Seconds the run may take: `--deadline`, else TELEPHONY_DEADLINE, else `default`; 0 is none."""
+    env = os.environ if environ is None else environ
+    if flag is not None:
+        value, source = flag, "--deadline"
+    elif env.get("TELEPHONY_DEADLINE", "").strip():
+        raw = env["TELEPHONY_DEADLINE"].strip()
+        source = "TELEPHONY_DEADLINE"
+        try:
+            value = float(raw)
+        except ValueError:
+            raise WorkspaceError(f"TELEPHONY_DEADLINE={raw!r} is not a number of seconds (0 turns it off)") from None
+    else:
+        return default
+    if value != value or value < 0 or value == float("inf"):
+        raise WorkspaceError(f"{source} must be a number of seconds, 0 to turn it off")
+    return value or None

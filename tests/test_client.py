@@ -275,3 +275,89 @@ async def test_the_v2_list_follows_next_cursor_when_has_more_is_omitted() -> Non
 
     async with client(handler) as api:
         assert [n.phone_number for n in await api.list_phone_numbers()] == ["+1", "+2"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("call", ["delete_phone_number", "delete_secret"])
+async def test_a_delete_answered_404_is_already_done_on_the_first_attempt(sleeps: list[float], call: str) -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(404, json={"detail": {"message": "Not Found"}})
+
+    async with client(handler) as api:
+        await getattr(api, call)("gone_1")
+    assert len(calls) == 1 and sleeps == []
+
+
+@pytest.mark.anyio
+async def test_a_404_on_a_read_is_still_an_error() -> None:
+    async with client(lambda r: httpx.Response(404, json={"detail": {"message": "Not Found"}})) as api:
+        with pytest.raises(ApiError, match=r"GET /v1/convai/agents/agent_1 failed \(HTTP 404\): Not Found"):
+            await api.get_agent("agent_1")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        ({"detail": [{"loc": 7, "msg": "bad"}]}, "7: bad"),  # a hostile 422: loc is not a list
+        ({"detail": "line one\nline two"}, "line one line two"),
+        ({"detail": {"message": "x" * 1000}}, "x" * 297 + "..."),
+    ],
+)
+async def test_an_error_body_of_any_shape_is_one_short_line(body: dict[str, Any], shown: str) -> None:
+    async with client(lambda r: httpx.Response(422, json=body)) as api:
+        with pytest.raises(ApiError) as caught:
+            await api.get_settings()
+    assert str(caught.value) == f"GET /v1/convai/settings failed (HTTP 422): {shown}"
+
+
+@pytest.mark.anyio
+async def test_a_body_that_does_not_decode_is_an_api_error() -> None:
+    class Raw(httpx.AsyncByteStream):
+        async def __aiter__(self) -> Any:
+            yield b"not gzip at all"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-encoding": "gzip"}, stream=Raw())
+
+    async with client(handler) as api:
+        with pytest.raises(ApiError, match="the body is not valid 'gzip' data"):
+            await api.get_settings()
+
+
+@pytest.mark.anyio
+async def test_a_repeated_cursor_is_an_error_not_a_loop() -> None:
+    pages = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal pages
+        pages += 1
+        return httpx.Response(200, json={"phone_numbers": [number(f"+{pages}")], "next_cursor": "stuck"})
+
+    async with client(handler) as api:
+        with pytest.raises(ApiError, match="paging makes no progress: page 3 would repeat cursor 'stuck'"):
+            await api.list_phone_numbers()
+    assert pages == 2
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("landed", [True, False])
+async def test_a_create_whose_2xx_is_unreadable_looks_up_what_it_created(landed: bool) -> None:
+    created: list[dict[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            if landed:
+                created.append({"secret_id": "sec_9", "name": "mine"})
+            return httpx.Response(201, content=b"<html>ok</html>", headers={"content-type": "text/html"})
+        return httpx.Response(200, json={"secrets": created})
+
+    async with client(handler) as api:
+        if landed:
+            assert await api.create_secret("mine", "value-1") == "sec_9"
+        else:
+            with pytest.raises(ResponseShapeError, match=r"POST /v1/convai/secrets failed \(HTTP 201\).*may have been"):
+                await api.create_secret("mine", "value-1")

@@ -66,3 +66,45 @@ def test_api_key_whitespace_is_trimmed_and_inner_junk_refused_without_echoing_it
     with pytest.raises(WorkspaceError) as caught:
         resolve_target(None, "default", {"ELEVENLABS_API_KEY": "sk_secret part"})
     assert "sk_secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("suffix", ["?x=1", "#top", "/?"])
+def test_an_api_url_with_a_query_or_fragment_is_refused(suffix: str) -> None:
+    with pytest.raises(WorkspaceError, match=r"\?query or #fragment") as caught:
+        api_url(f"https://user:pw-9999@api.example.com{suffix}", "default", {})
+    assert "pw-9999" not in str(caught.value) and "user" not in str(caught.value)
+
+
+def test_url_credentials_are_never_described() -> None:
+    target = resolve_target("https://user:pw-9999@api.example.com", "default", {"ELEVENLABS_API_KEY": "k1"})
+    assert target.api_url == "https://user:pw-9999@api.example.com"  # still used to connect
+    assert target.describe()["api_url"] == "https://api.example.com"
+    with pytest.raises(WorkspaceError) as caught:
+        api_url("ftp://user:pw-9999@example.com", "default", {})
+    assert "pw-9999" not in str(caught.value)
+
+
+def test_limits_from_the_environment() -> None:
+    from provisioner.workspace import limits
+
+    assert limits({}).stall_timeout == 30 and limits({}).max_response_bytes == 256 * 1024 * 1024
+    assert limits({}).max_pages == 10_000
+    tuned = limits(
+        {"TELEPHONY_STALL_TIMEOUT": "0.5", "TELEPHONY_MAX_RESPONSE_BYTES": "1024", "TELEPHONY_MAX_PAGES": "3"}
+    )
+    assert (tuned.stall_timeout, tuned.max_response_bytes, tuned.max_pages) == (0.5, 1024, 3)
+    for bad in ("0", "-1", "nan", "inf", "lots"):
+        with pytest.raises(WorkspaceError, match="TELEPHONY_STALL_TIMEOUT"):
+            limits({"TELEPHONY_STALL_TIMEOUT": bad})
+
+
+def test_the_deadline_flag_then_environment_then_default() -> None:
+    from provisioner.workspace import deadline
+
+    assert deadline(None, 900.0, {}) == 900.0
+    assert deadline(None, None, {}) is None
+    assert deadline(None, 900.0, {"TELEPHONY_DEADLINE": "60"}) == 60.0
+    assert deadline(None, 900.0, {"TELEPHONY_DEADLINE": "0"}) is None  # 0 turns it off
+    assert deadline(5.0, 900.0, {"TELEPHONY_DEADLINE": "60"}) == 5.0
+    with pytest.raises(WorkspaceError, match="TELEPHONY_DEADLINE"):
+        deadline(None, 900.0, {"TELEPHONY_DEADLINE": "-3"})

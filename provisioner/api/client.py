@@ -11,7 +11,16 @@ Reliability rules:
 * a create (POST) is never retried blindly: after an ambiguous failure (5xx, timeout, dropped
   connection) the caller-supplied `lookup` is asked whether the write landed, and only if it did
   not is the POST sent again. A 429 is not ambiguous (the request was refused) and is retried;
-* the API key is sent in a header and never logged, nor included in any error message.
+* the API key is sent in a header and never logged, nor included in any error message: every
+  `ApiError` message is scrubbed of the key and of every secret value resolved so far
+  (`provisioner.redact`), also when the server echoes the request in its error body.
+
+Limits (`Limits`; env vars in `provisioner.workspace.limits`), so a hostile or broken server can
+neither hang a run nor exhaust memory:
+* stall guard: no byte for `stall_timeout` seconds ends the attempt (httpx's read timeout is
+  per socket read, i.e. exactly "no byte for N s"; a slow drip is bounded by the run deadline);
+* response size: bodies are streamed and dropped past `max_response_bytes`;
+* paging must make progress: a repeated cursor is an error, and so are more than `max_pages`.
 """
 
 from __future__ import annotations
@@ -23,15 +32,15 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from pydantic import BaseModel, RootModel, ValidationError
 
+from provisioner import redact
 from provisioner.api import wire
-from provisioner.errors import TelephonyError
+from provisioner.errors import DeadlineExceeded, TelephonyError
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +59,27 @@ class ApiError(TelephonyError):
         self.method = method
         self.path = path
         self.status = status
-        self.message = message
+        self.message = redact.scrub(message)
         where = f"{method} {path}"
         what = f"HTTP {status}" if status is not None else "no response"
-        super().__init__(f"{where} failed ({what}): {message}")
+        super().__init__(redact.scrub(f"{where} failed ({what}): {message}"))
+
+    def __str__(self) -> str:
+        # Scrubbed again when shown: a secret resolved after this error was made is still hidden.
+        return redact.scrub(super().__str__())
 
 
 class ResponseShapeError(ApiError):
     """A 2xx whose body is not what the call returns (HTML from a proxy, empty, wrong shape)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a run accepts from the server. Tests shrink them through environment variables."""
+
+    stall_timeout: float = 30.0  # seconds without a byte (connect, send or receive) ends an attempt
+    max_response_bytes: int = 256 * 1024 * 1024
+    max_pages: int = 10_000  # per paged list (100 items a page)
 
 
 @dataclass(frozen=True)
@@ -120,33 +142,41 @@ def retry_delay(headers: Mapping[str, str], now: float) -> float | None:
 
 
 def _message(response: httpx.Response) -> str:
-    """The API's own words: `detail.message`, a 422 `detail[]` list, or the raw text."""
+    """The API's own words: `detail.message`, a 422 `detail[]` list, or the raw text; one line,
+    at most 300 characters, whatever the body holds."""
     try:
         body = response.json()
-    except ValueError:
-        return response.text[:300] or response.reason_phrase
+    except (ValueError, RecursionError):
+        text = response.text if response.headers.get("content-type", "").startswith("text/plain") else ""
+        return _one_line(text) or f"{response.reason_phrase or 'no message'} (the body is not JSON)"
     detail = body.get("detail") if isinstance(body, dict) else None
     if isinstance(detail, dict):
-        return str(detail.get("message") or detail.get("status") or detail)
+        return _one_line(str(detail.get("message") or detail.get("status") or detail))
     if isinstance(detail, list):
         parts = []
         for item in detail[:5]:
             if isinstance(item, dict):
-                loc = ".".join(str(p) for p in item.get("loc", []))
-                parts.append(f"{loc}: {item.get('msg', '')}")
-        return "; ".join(parts) or str(detail)
+                loc = item.get("loc")
+                where = ".".join(str(p) for p in loc) if isinstance(loc, list) else str(loc or "")
+                parts.append(f"{where}: {item.get('msg', '')}")
+        return _one_line("; ".join(parts) or str(detail))
     if isinstance(detail, str):
-        return detail
-    return str(body)[:300]
+        return _one_line(detail)
+    return _one_line(str(body))
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _display(url: str) -> str:
     """The URL without any user:password@ part."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    return urlunsplit(parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")))
+    return redact.display_url(url)
+
+
+def _short(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:37] + "...")
 
 
 def _retryable_status(status: int) -> bool:
@@ -164,19 +194,30 @@ class ElevenLabsClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         parallelism: int = 8,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         retry: RetryPolicy | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
+        self.limits = limits or Limits()
+        if timeout is not None:  # the former name of the stall guard
+            self.limits = replace(self.limits, stall_timeout=timeout)
         self.stats = Stats()
         self.parallelism = max(1, parallelism)
         self._semaphore = asyncio.Semaphore(self.parallelism)
+        self._deadline: tuple[float, float] | None = None  # (seconds, event-loop time it passes)
+        self._deadline_hard = False
+        redact.remember(api_key)
+        redact.remember_url(base_url)
+        stall = self.limits.stall_timeout
+        # httpx applies read/write timeouts to each socket operation: "no byte for N s" (the stall
+        # guard), not a limit on the whole response. The pool wait is bounded by our semaphore.
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers={"xi-api-key": api_key, "accept": "application/json"},
             transport=transport,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            timeout=httpx.Timeout(connect=min(stall, 10.0), read=stall, write=stall, pool=None),
         )
 
     async def __aenter__(self) -> ElevenLabsClient:
@@ -188,6 +229,32 @@ class ElevenLabsClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    # -- the run deadline -------------------------------------------------------------------
+
+    def set_deadline(self, seconds: float | None) -> None:
+        """From now on, a request still running (or retrying) `seconds` from now raises
+        `DeadlineExceeded`. Call inside the event loop that runs the requests."""
+        if seconds is None:
+            self._deadline, self._deadline_hard = None, False
+        else:
+            self._deadline = (seconds, asyncio.get_running_loop().time() + seconds)
+            self._deadline_hard = True
+
+    def soften_deadline(self) -> None:
+        """Stop cutting requests at the deadline (before writes: a write cut mid-flight may or may
+        not have landed); `deadline_passed()` still tells when it has passed."""
+        self._deadline_hard = False
+
+    def deadline_passed(self) -> bool:
+        return self._deadline is not None and asyncio.get_running_loop().time() >= self._deadline[1]
+
+    def _hard_deadline(self) -> float | None:
+        return self._deadline[1] if self._deadline is not None and self._deadline_hard else None
+
+    def _past_deadline(self, method: str, path: str) -> DeadlineExceeded:
+        assert self._deadline is not None
+        return DeadlineExceeded(self._deadline[0], f"{method} {path}")
+
     # -- transport -------------------------------------------------------------------------
 
     async def _send_once(
@@ -198,10 +265,44 @@ class ElevenLabsClient:
             kwargs: dict[str, Any] = {"params": params}
             if body is not None:
                 kwargs["json"] = body
-            response = await self._http.request(method, path, **kwargs)
+            request = self._http.build_request(method, path, **kwargs)
+            response = await self._http.send(request, stream=True)
+            try:
+                await self._read_body(method, path, response)
+            finally:
+                await response.aclose()
         key = str(response.status_code)
         self.stats.by_status[key] = self.stats.by_status.get(key, 0) + 1
         return response
+
+    async def _read_body(self, method: str, path: str, response: httpx.Response) -> None:
+        """Read the body, at most `max_response_bytes` of it (decoded): past that, `ApiError`."""
+        cap = self.limits.max_response_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise ApiError(method, path, response.status_code, self._too_large(f"declares {int(declared)} bytes"))
+        received = bytearray()
+        try:
+            async for chunk in response.aiter_bytes():
+                received += chunk
+                if len(received) > cap:
+                    raise ApiError(method, path, response.status_code, self._too_large("sent more"))
+        except httpx.DecodingError:
+            encoding = response.headers.get("content-encoding", "")
+            raise ApiError(
+                method,
+                path,
+                response.status_code,
+                _one_line(f"the body is not valid {encoding!r} data (Content-Encoding); a proxy may have altered it"),
+            ) from None
+        response._content = bytes(received)  # what `Response.aread` sets: .json() and .text read it
+
+    def _too_large(self, what: str) -> str:
+        cap = self.limits.max_response_bytes
+        return (
+            f"the response {what} than the {cap}-byte limit; if the workspace really is that large, "
+            "raise TELEPHONY_MAX_RESPONSE_BYTES"
+        )
 
     async def request(
         self,
@@ -217,8 +318,16 @@ class ElevenLabsClient:
         `_Ambiguous` so the caller can check whether the write landed before trying again."""
         attempt = 0
         while True:
+            hard = self._hard_deadline()
             try:
-                response = await self._send_once(method, path, params, body)
+                if hard is not None and asyncio.get_running_loop().time() >= hard:
+                    raise self._past_deadline(method, path)
+                async with asyncio.timeout_at(hard) as scope:
+                    response = await self._send_once(method, path, params, body)
+            except TimeoutError:
+                if hard is not None and scope.expired():
+                    raise self._past_deadline(method, path) from None
+                raise
             except httpx.TransportError as exc:
                 # Connection refused before sending is safe to retry; everything else may have landed.
                 safe = isinstance(exc, httpx.ConnectError)
@@ -231,8 +340,9 @@ class ElevenLabsClient:
                 continue
             if response.is_success:
                 return response
-            if gone_ok and response.status_code == 404 and attempt > 0:
-                # A retried DELETE whose first attempt landed answers 404: the goal is reached.
+            if gone_ok and response.status_code == 404:
+                # The resource is already gone (deleted by hand, or by a retried attempt that landed):
+                # the goal of a DELETE is reached.
                 return response
             if not _retryable_status(response.status_code) or attempt + 1 >= self.retry.max_attempts:
                 raise ApiError(method, path, response.status_code, _message(response))
@@ -246,12 +356,20 @@ class ElevenLabsClient:
     def _no_response(self, exc: httpx.TransportError) -> str:
         """Why there was no response, with the base URL (a wrong --api-url is the usual cause)."""
         detail = str(exc).strip() or type(exc).__name__
+        if isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout):
+            return (
+                f"{_display(self.base_url)} sent nothing for {self.limits.stall_timeout:g} s (the stall guard); "
+                "try again later, or raise TELEPHONY_STALL_TIMEOUT if the API is just slow"
+            )
         if isinstance(exc, httpx.ConnectError):
             return f"cannot connect to {_display(self.base_url)}: {detail}"
         return f"connection to {_display(self.base_url)} failed: {type(exc).__name__}: {detail}"
 
     async def _sleep(self, method: str, path: str, attempt: int, retry_after: float | None, why: str) -> None:
         delay = self.retry.backoff(attempt, retry_after)
+        hard = self._hard_deadline()
+        if hard is not None and asyncio.get_running_loop().time() + delay >= hard:
+            raise self._past_deadline(method, path)  # no point waiting for a retry that cannot happen
         self.stats.retries += 1
         log.debug("retry: method=%s path=%s attempt=%d reason=%s delay=%.2f", method, path, attempt + 1, why, delay)
         await asyncio.sleep(delay)
@@ -293,6 +411,7 @@ class ElevenLabsClient:
         `phone_number` narrows the v2 list server-side (callers still match exactly)."""
         numbers: list[wire.PhoneNumberResponse] = []
         cursor: str | None = None
+        paging = _Paging(NUMBERS_V2, self.limits.max_pages)
         while True:
             params: dict[str, Any] = {"page_size": 100}
             if phone_number:
@@ -311,6 +430,7 @@ class ElevenLabsClient:
             # `has_more` is optional (the SDK marks it so): the cursor alone says whether to go on.
             if not cursor or page.has_more is False:
                 return numbers
+            paging.advance(cursor)
 
     async def find_phone_number(self, e164: str) -> wire.PhoneNumberResponse | None:
         for item in await self.list_phone_numbers(phone_number=e164):
@@ -332,7 +452,9 @@ class ElevenLabsClient:
         if existing is not None:
             return existing
         assert created is not None
-        return parse(wire.CreatePhoneNumberResponse, "POST", NUMBERS_V1, created).phone_number_id
+        return await _created_id(
+            lambda: parse(wire.CreatePhoneNumberResponse, "POST", NUMBERS_V1, created).phone_number_id, lookup
+        )
 
     async def update_phone_number(self, phone_number_id: str, body: dict[str, Any]) -> None:
         await self.request("PATCH", f"{NUMBERS_V1}/{phone_number_id}", body=body)
@@ -357,6 +479,7 @@ class ElevenLabsClient:
     async def list_secrets(self) -> list[wire.SecretResponse]:
         secrets: list[wire.SecretResponse] = []
         cursor: str | None = None
+        paging = _Paging(SECRETS, self.limits.max_pages)
         while True:
             params: dict[str, Any] = {"page_size": 100}
             if cursor:
@@ -366,6 +489,7 @@ class ElevenLabsClient:
             cursor = page.next_cursor
             if not cursor or page.has_more is False:
                 return secrets
+            paging.advance(cursor)
 
     async def create_secret(self, name: str, value: str) -> str:
         """Create a workspace secret, or return the id of the one already named so (never a duplicate)."""
@@ -385,7 +509,7 @@ class ElevenLabsClient:
         if found is not None:
             return found
         assert created is not None
-        return parse(wire.CreateSecretResponse, "POST", SECRETS, created).secret_id
+        return await _created_id(lambda: parse(wire.CreateSecretResponse, "POST", SECRETS, created).secret_id, lookup)
 
     async def update_secret(self, secret_id: str, name: str, value: str) -> None:
         body = wire.UpdateSecretRequest(name=name, value=value).body()
@@ -393,6 +517,51 @@ class ElevenLabsClient:
 
     async def delete_secret(self, secret_id: str) -> None:
         await self.request("DELETE", f"{SECRETS}/{secret_id}", gone_ok=True)
+
+
+async def _created_id(parsed: Callable[[], str], lookup: Callable[[], Awaitable[str | None]]) -> str:
+    """The id a create answered. A 2xx of another shape means the write landed but its id is
+    unreadable: `lookup()` finds it; only if that fails too is the shape error raised."""
+    try:
+        return parsed()
+    except ResponseShapeError as exc:
+        found = await lookup()
+        if found is None:
+            raise ResponseShapeError(
+                exc.method, exc.path, exc.status, f"{exc.message}; it may have been created: `telephony plan` shows it"
+            ) from None
+        return found
+
+
+class _Paging:
+    """A cursor-paged list must make progress: no cursor twice, at most `max_pages` pages."""
+
+    def __init__(self, path: str, max_pages: int) -> None:
+        self.path = path
+        self.max_pages = max_pages
+        self.pages = 1
+        self.seen: set[str] = set()
+
+    def advance(self, cursor: str) -> None:
+        """Called with the next page's cursor before it is requested."""
+        if cursor in self.seen:
+            raise ApiError(
+                "GET",
+                self.path,
+                200,
+                f"paging makes no progress: page {self.pages + 1} would repeat cursor {_short(cursor)}; "
+                "the API is misbehaving, try again later",
+            )
+        if self.pages >= self.max_pages:
+            raise ApiError(
+                "GET",
+                self.path,
+                200,
+                f"more than {self.max_pages} pages and the API still says there are more; "
+                "if the workspace really is that large, raise TELEPHONY_MAX_PAGES",
+            )
+        self.seen.add(cursor)
+        self.pages += 1
 
 
 class _NumberList(RootModel[list[wire.PhoneNumberResponse]]):
@@ -406,16 +575,18 @@ def parse(model: type[M], method: str, path: str, response: httpx.Response) -> M
     """The body of a 2xx as `model`, or one `ResponseShapeError` naming the call."""
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to decode
         kind = response.headers.get("content-type", "no content type")
         raise ResponseShapeError(method, path, response.status_code, f"the body is not JSON ({kind})") from None
     try:
         return model.model_validate(data)
+    except RecursionError:
+        raise ResponseShapeError(method, path, response.status_code, "the body is nested too deeply") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "the body"
         raise ResponseShapeError(
-            method, path, response.status_code, f"unexpected response shape at {where}: {first.get('msg')}"
+            method, path, response.status_code, _one_line(f"unexpected response shape at {where}: {first.get('msg')}")
         ) from None
 
 
@@ -423,6 +594,7 @@ class _Ambiguous(Exception):
     """Internal: a write may or may not have landed."""
 
     def __init__(self, status: int | None, message: str) -> None:
+        message = redact.scrub(message)  # it is logged with -v
         super().__init__(message)
         self.status = status
         self.message = message

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 FORMATS = click.Choice(["text", "json", "markdown"])
+DEADLINE_PASSED = "the run deadline (--deadline) passed"
 WRITES_STARTED = False  # set once apply may have sent a write: an interrupt then says so
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what the shell reports for a tool whose reader went away
 AUTH_HINT = " (check ELEVENLABS_API_KEY, and that the API URL is the key's workspace and region)"
@@ -51,7 +52,9 @@ class Exit(Exception):
 
 
 def err(message: str) -> None:
-    click.echo(message, err=True)
+    from provisioner.redact import scrub
+
+    click.echo(scrub(message), err=True)
 
 
 def fail(code: int, message: str) -> NoReturn:
@@ -130,6 +133,7 @@ class Common:
     api_url: str | None
     parallelism: int
     verbose: bool
+    deadline: float | None
 
 
 def common(func: Callable[..., None]) -> Callable[..., None]:
@@ -157,6 +161,14 @@ def common(func: Callable[..., None]) -> Callable[..., None]:
             "--parallelism", type=click.IntRange(1, 64), default=8, show_default=True, help="Concurrent API requests."
         ),
         click.option("-v", "--verbose", is_flag=True, help="Log API retries and steps to stderr."),
+        click.option(
+            "--deadline",
+            type=click.FloatRange(min=0),
+            default=None,
+            metavar="SECONDS",
+            help="Give up after this long (else TELEPHONY_DEADLINE; default 900 for plan and drift, none for "
+            "apply, where it only stops new steps from starting once writes began; 0: none).",
+        ),
     ]
     command: Callable[..., None] = with_common
     for option in reversed(options):
@@ -190,9 +202,13 @@ def start(opts: Common, variables: dict[str, str]) -> Context:
 def plan_live(ctx: Context, opts: Common, *, targets: tuple[str, ...] = ()) -> Plan:
     """Observe the workspace and plan (read-only): what plan and drift show."""
     from provisioner import library
+    from provisioner.workspace import READ_DEADLINE, deadline
+
+    seconds = deadline(opts.deadline, READ_DEADLINE)
 
     async def run() -> Plan:
         async with ctx.client(opts.parallelism) as client:
+            client.set_deadline(seconds)
             return await library.plan(ctx.manifest, client, ctx.options(targets=targets))
 
     return _run(run())
@@ -276,6 +292,8 @@ def progress_printer() -> Callable[[StepResult, int, int], None]:
 
 
 def print_report(report: ApplyReport) -> None:
+    from provisioner.redact import scrub
+
     applied, failed = report.by_status("applied"), report.by_status("failed")
     skipped, mismatched = report.by_status("skipped"), report.by_status("mismatch")
     click.echo("")
@@ -292,7 +310,12 @@ def print_report(report: ApplyReport) -> None:
         click.echo(f"  ... and {len(applied) - 50} more applied")
     for title, items in (("Failed", failed), ("Read-back mismatch", mismatched), ("Skipped", skipped)):
         for item in items:
-            click.echo(f"  {title}: {item.address} ({item.action}): {item.message}")
+            click.echo(scrub(f"  {title}: {item.address} ({item.action}): {item.message}"))
+    if any(item.message == f"not started: {DEADLINE_PASSED}" for item in skipped):
+        click.echo(
+            "Stopped at the run deadline (--deadline / TELEPHONY_DEADLINE): requests already sent may have been "
+            "applied; `telephony plan` shows where things stand."
+        )
     if failed or skipped:
         click.echo("Not everything was applied; re-run `telephony apply` to converge.")
 
@@ -316,6 +339,7 @@ def cmd_apply(
     from provisioner import library
     from provisioner.planfile import read
     from provisioner.render import render_text
+    from provisioner.workspace import deadline
 
     saved = read(planfile) if planfile is not None else None
     if saved is not None:
@@ -332,6 +356,7 @@ def cmd_apply(
         rotate_secrets = saved.rotate_secrets
     else:
         values = parse_vars(opts.variables)
+    seconds = deadline(opts.deadline, None)
     ctx = start(opts, values)
     targets = tuple(saved.plan.targets) if saved else ()
 
@@ -340,14 +365,25 @@ def cmd_apply(
 
     stopped: list[int] = []  # the signal that asked to stop, once one did
 
-    def approve(plan: Plan) -> None:
-        warn_dummies(ctx, plan)
-        if saved is None:
-            confirm(auto_approve)
-        graceful_stop(stopped)
-
     async def run() -> int:
         async with ctx.client(opts.parallelism) as client:
+            client.set_deadline(seconds)
+
+            def approve(plan: Plan) -> None:
+                warn_dummies(ctx, plan)
+                if saved is None:
+                    confirm(auto_approve)
+                graceful_stop(stopped)
+                # Writes start now: never cut one mid-flight; the deadline only stops new steps.
+                client.soften_deadline()
+
+            def stop() -> str | None:
+                if stopped:
+                    return f"interrupted ({signal.Signals(stopped[0]).name})"
+                if client.deadline_passed():
+                    return DEADLINE_PASSED
+                return None
+
             outcome = await library.apply(
                 ctx.manifest,
                 client,
@@ -359,7 +395,7 @@ def cmd_apply(
                 on_plan=show,
                 confirm=approve,
                 progress=progress_printer(),
-                stop=lambda: bool(stopped),
+                stop=stop,
             )
             report = outcome.report
             if report is None:
