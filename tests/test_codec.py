@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -86,6 +87,7 @@ def test_an_edited_description_is_noticed() -> None:
 text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40)
 
 
+@pytest.mark.slow  # a property test: hypothesis runs it many times
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(text, st.none() | text, st.none() | text), min_size=1, max_size=4))
 @example([('say "agent"', 'wait "here"\\', None)])
@@ -123,6 +125,7 @@ destinations = st.one_of(
 )
 
 
+@pytest.mark.slow  # a property test: hypothesis runs it many times
 @settings(max_examples=400, deadline=None)
 @given(destinations)
 @example("+14155550100")
@@ -166,6 +169,7 @@ _header_text = st.one_of(
 )
 
 
+@pytest.mark.slow  # a property test: hypothesis runs it many times
 @settings(max_examples=300, deadline=None)
 @given(_header_text)
 @example("$${literal}")

@@ -43,6 +43,7 @@ _NUMBERISH = st.text(alphabet="0123456789+ -().\u00a0/\t", max_size=24)
 
 
 @FAST
+@pytest.mark.slow  # a property test: hypothesis runs it many times
 @given(st.one_of(_NUMBERISH, st.text(max_size=24)))
 def test_normalise_e164_is_idempotent_and_agrees_with_the_suggestion(value: str) -> None:
     once = grammar.normalise_e164(value)
@@ -116,6 +117,7 @@ _DESTINATIONISH = st.lists(st.sampled_from(_PIECES), max_size=6).map("".join)
 
 
 @FAST
+@pytest.mark.slow  # a property test: hypothesis runs it many times
 @given(st.one_of(_DESTINATIONISH, st.text(max_size=30)))
 def test_the_canonical_destination_is_a_fixed_point(to: str) -> None:
     parsed = grammar.parse_destination(to)
@@ -155,6 +157,7 @@ def _validate(headers: dict[str, str]) -> list[Diagnostic]:
 
 
 @FAST
+@pytest.mark.slow  # a property test: hypothesis runs it many times
 @given(_HEADER_TEXT)
 def test_a_value_without_a_reference_is_never_a_secret(value: str) -> None:
     if grammar.has_reference(value):
