@@ -70,11 +70,23 @@ def check_variables(manifest: Manifest, environ: Mapping[str, str], *, sandbox: 
     return checks
 
 
-async def check_api_key(client: ElevenLabsClient | None, key_problem: str | None, api_url: str) -> Check:
+def api_budget(timeout: float) -> float:
+    """Seconds one API check may take, retries included."""
+    return max(4 * timeout, 10.0)
+
+
+async def check_api_key(
+    client: ElevenLabsClient | None, key_problem: str | None, api_url: str, timeout: float = 5.0
+) -> Check:
     if client is None or key_problem is not None:
         return fail("api-key", api_url, key_problem or "no API key", AUTH_FIX)
     try:
-        await client.get_settings()
+        # The client retries 5xx and dropped connections; the check still ends in bounded time.
+        await asyncio.wait_for(client.get_settings(), api_budget(timeout))
+    except TimeoutError:
+        return fail(
+            "api-key", api_url, f"no answer within {api_budget(timeout):g}s", "check the API URL and the network"
+        )
     except ApiError as exc:
         if exc.status in (401, 403):
             return fail("api-key", api_url, f"the key was refused (HTTP {exc.status}): {exc.message}", AUTH_FIX)
@@ -82,11 +94,17 @@ async def check_api_key(client: ElevenLabsClient | None, key_problem: str | None
     return ok("api-key", api_url, "the key reads the workspace's settings (GET /v1/convai/settings)")
 
 
-async def check_agent(client: ElevenLabsClient | None, usable: bool, alias: str, agent_id: str) -> Check:
+async def check_agent(
+    client: ElevenLabsClient | None, usable: bool, alias: str, agent_id: str, timeout: float = 5.0
+) -> Check:
     if client is None or not usable:
         return warn("agent", alias, f"{agent_id}: not checked (the API key check failed)", "fix the API key first")
     try:
-        await client.get_agent(agent_id)
+        await asyncio.wait_for(client.get_agent(agent_id), api_budget(timeout))
+    except TimeoutError:
+        return fail(
+            "agent", alias, f"{agent_id}: no answer within {api_budget(timeout):g}s", "retry; check the network"
+        )
     except ApiError as exc:
         if exc.status == 404:
             return fail(
@@ -215,7 +233,7 @@ async def run(
     sandbox: bool = False,
 ) -> list[Check]:
     """Every check, in a fixed order (API, variables, agents, trunks, webhooks); probes run concurrently."""
-    key = await check_api_key(client, key_problem, api_url)
+    key = await check_api_key(client, key_problem, api_url, timeout)
     usable = key.status == "ok"
     probes: list[Awaitable[list[Check]]] = []
 
@@ -223,7 +241,7 @@ async def run(
         return [await check]
 
     for alias, agent in manifest.agents.items():
-        probes.append(one(check_agent(client, usable, alias, agent.id)))
+        probes.append(one(check_agent(client, usable, alias, agent.id, timeout)))
     for name, trunk in manifest.sip_trunks.items():
         probes.append(check_trunk(name, trunk, timeout, environ))
     for where, hook in webhooks(manifest):
