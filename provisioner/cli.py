@@ -14,6 +14,7 @@ import click
 from provisioner import __version__
 from provisioner.commands import checks as checks_cmd
 from provisioner.commands import emulator as emulator_cmd
+from provisioner.commands import importing as importing_cmd
 from provisioner.commands import reconcile as reconcile_cmd
 from provisioner.commands import signals, usage
 from provisioner.commands import validate as validate_cmd
@@ -33,6 +34,7 @@ validate_cmd.register(cli)
 reconcile_cmd.register(cli)
 emulator_cmd.register(cli)
 checks_cmd.register(cli)
+importing_cmd.register(cli)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from provisioner.manifest import (
     Manifest,
     OutboundTrunk,
     PhoneNumber,
+    SecretName,
     SipTrunk,
     SipTrunkNumber,
     TransferRule,
@@ -82,7 +83,9 @@ def trunk(value: SipTrunk) -> TrunkState:
     )
 
 
-def header_value(scope: str, header: str, value: str) -> HeaderValue:
+def header_value(scope: str, header: str, value: str | SecretName) -> HeaderValue:
+    if isinstance(value, SecretName):  # an existing secret, by name: never created or rotated here
+        return SecretRef(secret=value.secret)
     if grammar.has_reference(value):
         return SecretRef(secret=secret_name(scope, header))
     return grammar.resolve_references(value, {})  # no reference: only `$${` escapes to undo
@@ -99,7 +102,16 @@ def webhook_secrets(value: Webhook | None, scope: str) -> dict[str, str]:
     """Secret name → the `${VAR}` text it stores, for one webhook."""
     if value is None:
         return {}
-    return {secret_name(scope, h): v for h, v in value.headers.items() if grammar.has_reference(v)}
+    return {
+        secret_name(scope, h): v for h, v in value.headers.items() if isinstance(v, str) and grammar.has_reference(v)
+    }
+
+
+def webhook_secret_names(value: Webhook | None) -> dict[str, str]:
+    """Header → the name of the existing workspace secret it uses (`{secret: NAME}`), for one webhook."""
+    if value is None:
+        return {}
+    return {h: v.secret for h, v in value.headers.items() if isinstance(v, SecretName)}
 
 
 def rule(value: TransferRule) -> RuleState:
@@ -185,6 +197,19 @@ def number(manifest: Manifest, alias: str, value: PhoneNumber) -> DesiredNumber:
 
 def workspace_webhook(manifest: Manifest) -> WebhookState | None:
     return webhook(manifest.pre_call_webhook, WORKSPACE_SCOPE)
+
+
+def named_secrets(manifest: Manifest) -> list[tuple[str, str, str]]:
+    """(where, header, secret name) for every header that uses an existing secret by name."""
+    found: list[tuple[str, str, str]] = []
+    if manifest.declares("pre_call_webhook"):
+        for header, name in webhook_secret_names(manifest.pre_call_webhook).items():
+            found.append(("pre_call_webhook", header, name))
+    for alias, value in manifest.agents.items():
+        if isinstance(value.pre_call_webhook, Webhook):
+            for header, name in webhook_secret_names(value.pre_call_webhook).items():
+                found.append((f"agents.{alias}.pre_call_webhook", header, name))
+    return found
 
 
 def secrets(manifest: Manifest) -> dict[str, str]:

@@ -287,6 +287,10 @@ CREDENTIAL_FIELDS: frozenset[tuple[str, ...]] = frozenset(
 MUST_BE_REFERENCE: frozenset[tuple[str, ...]] = CREDENTIAL_FIELDS - {("phone_numbers", "*", "twilio", "account_sid")}
 # Webhook request headers whose names say they carry credentials.
 CREDENTIAL_HEADER = re.compile(r"(?i)(auth|token|secret|api[-_]?key|password|cookie|signature|credential)")
+# Workspace secrets the tool creates from `${VAR}` header values are named `telephony:<scope>:<header>`
+# (`provisioner.state.secret_name`); a `{secret: NAME}` header may not use that prefix.
+TOOL_SECRET_PREFIX = "telephony:"
+
 _WEBHOOK_HEADERS: frozenset[tuple[str, ...]] = frozenset(
     {("pre_call_webhook", "headers", "*"), ("agents", "*", "pre_call_webhook", "headers", "*")}
 )

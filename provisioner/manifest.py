@@ -65,13 +65,26 @@ class Workspace(Model):
     )
 
 
+class SecretName(Model):
+    """A header value kept in an existing workspace secret that this tool did not create.
+
+    The secret is referenced by its name; its value is not managed: the tool never creates,
+    rotates or deletes it, and plan fails when it does not exist.
+    """
+
+    secret: str = Field(min_length=1, description="Name of an existing workspace secret (not telephony:...).")
+
+
 class Webhook(Model):
     """A conversation-initiation (pre-call) webhook. Header values containing ${VAR} are secrets."""
 
     url: str = Field(description="https URL ElevenLabs POSTs to before the call connects.")
-    headers: dict[str, str] = Field(
+    headers: dict[str, str | SecretName] = Field(
         default_factory=dict,
-        description="Request headers. Values with ${VAR} are stored as workspace secrets, never in plain text.",
+        description=(
+            "Request headers. Values with ${VAR} are stored as workspace secrets, never in plain text; "
+            "{secret: NAME} uses an existing workspace secret the tool does not manage."
+        ),
     )
 
 

@@ -83,6 +83,26 @@ class UnknownTarget(ConfigError):
     """A `--target` address that names nothing in the manifest or the workspace."""
 
 
+class MissingWorkspaceSecret(ConfigError):
+    """A webhook header names (`{secret: NAME}`) a workspace secret that does not exist."""
+
+    def __init__(self, missing: list[tuple[str, str, str]]) -> None:
+        self.missing = missing
+        named = "; ".join(f"{where}.headers.{header} uses secret {name!r}" for where, header, name in missing)
+        super().__init__(
+            f"{named}, which does not exist in the workspace: create it there (the tool never creates, "
+            "rotates or deletes a secret it did not create), or change the header; nothing was planned"
+        )
+
+
+def check_named_secrets(manifest: Manifest, live: LiveState) -> None:
+    """Raise `MissingWorkspaceSecret` when a `{secret: NAME}` header names no live secret."""
+    known = live.secret_ids()
+    missing = [item for item in desired.named_secrets(manifest) if item[2] not in known]
+    if missing:
+        raise MissingWorkspaceSecret(missing)
+
+
 @dataclass(frozen=True)
 class Options:
     rotate_secrets: bool = False
@@ -387,6 +407,7 @@ def _targeted(changes: list[Change], targets: tuple[str, ...]) -> list[Change]:
 
 def build_plan(manifest: Manifest, live: LiveState, opts: Options | None = None) -> Plan:
     opts = opts or Options()
+    check_named_secrets(manifest, live)
     aliases = desired.aliases(manifest)
     numbers, unmanaged = plan_numbers(manifest, live, opts.rotate_secrets, aliases)
     secrets = _secrets(manifest, live, opts)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from provisioner.manifest import Manifest
+from provisioner.manifest import Manifest, SecretName, Webhook
 from provisioner.workspace import SANDBOX_URL, Target, WorkspaceError
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,14 @@ def sandbox_transport(manifest: Manifest, state_file: Path = STATE_FILE) -> http
     store.save_interval = 1.0  # batched writes: linear in the number of changes (flushed on close)
     for alias, agent in manifest.agents.items():
         store.ensure_agent(agent.id, name=alias)
+    # Secrets named by `{secret: NAME}` headers exist elsewhere too: a sandbox gets dummy ones.
+    hooks = [manifest.pre_call_webhook] + [a.pre_call_webhook for a in manifest.agents.values()]
+    have = {s["name"] for s in store.secrets.values()}
+    for hook in hooks:
+        for value in hook.headers.values() if isinstance(hook, Webhook) else ():
+            if isinstance(value, SecretName) and value.secret not in have:
+                have.add(value.secret)
+                store.create_secret(value.secret, "sandbox-dummy")
 
     class LockedTransport(EmulatorTransport):
         async def aclose(self) -> None:

@@ -76,3 +76,14 @@ def open_context(
         )
     target = resolve_target(api_url, manifest.workspace.region)
     return Context(manifest, path, digest, target, os.environ, None, warnings)
+
+
+def workspace_client(*, sandbox: bool, api_url: str | None, parallelism: int) -> ElevenLabsClient:
+    """A client for a workspace when there is no manifest yet (`import`, `init --import`)."""
+    if sandbox:
+        target, transport = sandbox_target(), sandbox_transport(Manifest(version=1))
+        return ElevenLabsClient(
+            "http://sandbox.invalid", target.api_key, transport=transport, parallelism=parallelism, retry=retry_policy()
+        )
+    target = resolve_target(api_url, "default")
+    return ElevenLabsClient(target.api_url, target.api_key, parallelism=parallelism, retry=retry_policy())

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from provisioner import grammar
 
 View = dict[str, Any]
-SECRET_NAME_PREFIX = "telephony:"
+SECRET_NAME_PREFIX = grammar.TOOL_SECRET_PREFIX
 WORKSPACE_SCOPE = "workspace"
 
 

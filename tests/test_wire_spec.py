@@ -458,6 +458,7 @@ RESPONSES: list[tuple[type[BaseModel], str, str]] = [
     (wire.SecretResponse, "GET", SECRET),
     (wire.CreateSecretResponse, "POST", SECRETS),
     (wire.AgentResponse, "GET", AGENT),
+    (wire.AgentsPage, "GET", "/v1/convai/agents"),
 ]
 
 # Read by the tool but absent from this spec: each entry says why it is still right to read it.

@@ -464,6 +464,20 @@ class ElevenLabsClient:
 
     # -- agents, settings, secrets ------------------------------------------------------------
 
+    async def list_agents(self) -> list[wire.AgentSummary]:
+        """Every (not archived) agent of the workspace, following cursor pages."""
+        agents: list[wire.AgentSummary] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"page_size": 100}
+            if cursor:
+                params["cursor"] = cursor
+            page = await self._read(wire.AgentsPage, "GET", AGENTS, params=params)
+            agents.extend(page.agents)
+            cursor = page.next_cursor
+            if not cursor or page.has_more is False:
+                return agents
+
     async def get_agent(self, agent_id: str) -> wire.AgentResponse:
         return await self._read(wire.AgentResponse, "GET", f"{AGENTS}/{agent_id}")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from provisioner.api import codec, wire
 from provisioner.api.client import ApiError, ElevenLabsClient
-from provisioner.state import AgentScope, AgentState, NumberState, WebhookState
+from provisioner.state import AgentScope, AgentState, ForeignHeader, NumberState, WebhookState
 
 log = logging.getLogger(__name__)
 
@@ -176,3 +176,82 @@ async def observe(client: ElevenLabsClient, needs: Needs) -> LiveState:
         state.default_stack = settings[0].default_livekit_stack
     log.debug("observe: numbers=%d agents=%d", len(state.numbers), len(state._agents))
     return state
+
+
+# -- the whole workspace, for `telephony import` ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumberBinding:
+    """What an assignment carries that the manifest cannot express."""
+
+    branch_id: str | None = None
+    environment: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportedAgent:
+    agent_id: str
+    name: str | None
+    state: AgentState  # every telephony field decoded (all placeholder keys)
+
+
+@dataclass
+class Snapshot:
+    """Everything `telephony import` reads: decoded values only."""
+
+    numbers: list[LiveNumber] = field(default_factory=list)
+    bindings: dict[str, NumberBinding] = field(default_factory=dict)  # phone_number_id → branch/environment
+    agents: list[ImportedAgent] = field(default_factory=list)
+    missing_agents: list[str] = field(default_factory=list)  # assigned ids the API does not return
+    webhook: WebhookState | None = None
+    foreign_webhook: bool = False  # the workspace webhook holds a header the manifest cannot express
+    foreign_agent_webhooks: set[str] = field(default_factory=set)  # agent ids, likewise
+    secrets: list[LiveSecret] = field(default_factory=list)
+
+
+def _foreign(hook: WebhookState | None) -> bool:
+    return hook is not None and any(isinstance(v, ForeignHeader) for _, v in hook.headers)
+
+
+async def snapshot(client: ElevenLabsClient, *, all_agents: bool) -> Snapshot:
+    """Read the numbers, the agents (those assigned to a number, or all), settings and secrets."""
+    raw_numbers, settings, secrets = await asyncio.gather(
+        client.list_phone_numbers(), client.get_settings(), client.list_secrets()
+    )
+    names = {s.secret_id: s.name for s in secrets}
+    found = Snapshot(numbers=decode_numbers(raw_numbers), secrets=[LiveSecret(s.secret_id, s.name) for s in secrets])
+    for item in raw_numbers:
+        info = item.assigned_agent
+        if info is not None and (info.branch_id or info.environment):
+            found.bindings[item.phone_number_id] = NumberBinding(info.branch_id, info.environment)
+    ids = [a.agent_id for a in await client.list_agents()] if all_agents else []
+    for number in found.numbers:
+        if number.state.agent_id and number.state.agent_id not in ids:
+            ids.append(number.state.agent_id)
+
+    async def read(agent_id: str) -> wire.AgentResponse | None:
+        try:
+            return await client.get_agent(agent_id)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    for agent_id, raw in zip(ids, await asyncio.gather(*(read(i) for i in ids)), strict=True):
+        if raw is None:
+            found.missing_agents.append(agent_id)
+            continue
+        scope = AgentScope(
+            pre_call_webhook=True,
+            placeholders=tuple(sorted(k for k, v in codec.live_placeholders(raw).items() if v is not None)),
+            transfers=True,
+            overrides=True,
+        )
+        state = codec.decode_agent(raw, scope, names)
+        if _foreign(codec.decode_webhook(codec.agent_webhook(raw), names)):
+            found.foreign_agent_webhooks.add(agent_id)
+        found.agents.append(ImportedAgent(agent_id, raw.name, state))
+    found.webhook = codec.decode_webhook(settings.conversation_initiation_client_data_webhook, names)
+    found.foreign_webhook = _foreign(found.webhook)
+    return found

@@ -47,6 +47,8 @@ class Request(BaseModel):
 class PhoneNumberAgentInfo(Response):
     agent_id: str
     agent_name: str | None = None
+    branch_id: str | None = None  # not expressible in the manifest (import lists it)
+    environment: str | None = None
 
 
 class OutboundTrunkResponse(Response):
@@ -168,8 +170,24 @@ class AgentResponse(Response):
     """GetAgentResponseModel: the two sections the tool edits are kept whole (read-modify-write)."""
 
     agent_id: str
+    name: str | None = None
     conversation_config: dict[str, Any] = Field(default_factory=dict)
     platform_settings: dict[str, Any] | None = None
+
+
+class AgentSummary(Response):
+    """AgentSummaryResponseModel: one item of GET /v1/convai/agents."""
+
+    agent_id: str
+    name: str | None = None
+
+
+class AgentsPage(Response):
+    """GetAgentsPageResponseModel."""
+
+    agents: list[AgentSummary]
+    next_cursor: str | None = None
+    has_more: bool | None = None
 
 
 # -- requests -----------------------------------------------------------------------------------

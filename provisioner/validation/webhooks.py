@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from provisioner import grammar
 from provisioner.locate import walk_strings
-from provisioner.manifest import Webhook
+from provisioner.manifest import SecretName, Webhook
 from provisioner.validation.context import Context
 
 Path = tuple[str | int, ...]
@@ -26,9 +26,15 @@ def _webhook(context: Context, path: Path, webhook: Webhook) -> None:
     problem = grammar.webhook_url_problem(url) if url is not None else None
     if problem is not None:
         context.error((*path, "url"), f"{shown} {problem}", "webhook-url")
-    for name in webhook.headers:
+    for name, value in webhook.headers.items():
         if not grammar.HTTP_HEADER_NAME.match(name):
             context.error((*path, "headers", name), f"'{name}' is not an HTTP header name", "http-header", at="key")
+        if isinstance(value, SecretName) and value.secret.startswith(grammar.TOOL_SECRET_PREFIX):
+            message = (
+                f"secret {value.secret!r}: names starting with {grammar.TOOL_SECRET_PREFIX!r} belong to secrets "
+                "this tool creates from ${VAR} header values; write a ${VAR} instead, or use another name"
+            )
+            context.error((*path, "headers", name, "secret"), message, "secret-name")
 
 
 def _literal_secrets(context: Context) -> None:
