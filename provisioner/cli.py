@@ -12,6 +12,7 @@ import traceback
 import click
 
 from provisioner import __version__
+from provisioner.commands import calls as calls_cmd
 from provisioner.commands import emulator as emulator_cmd
 from provisioner.commands import reconcile as reconcile_cmd
 from provisioner.commands import signals, usage
@@ -31,6 +32,7 @@ def cli() -> None:
 validate_cmd.register(cli)
 reconcile_cmd.register(cli)
 emulator_cmd.register(cli)
+calls_cmd.register(cli)
 
 
 def main() -> None:
