@@ -163,7 +163,7 @@ def check_lines(lines: Iterable[str], name: str, agent: AgentVariables, *, max_r
     """Check CSV text given as lines (with their line endings, as a file opened with newline="")."""
     result = CsvCheck(name)
     source = _Source(lines)
-    reader = csv.reader(source)
+    reader = csv.reader(source, strict=True)
     header: list[str] | None = None
     seen: dict[str, int] = {}
     required: set[str] = set()
