@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from provisioner.batches import AgentVariables, check_csv
-from provisioner.outbound import _recipient
+from provisioner.outbound import build_recipient
 
 AGENT = AgentVariables(
     used=frozenset({"customer_name", "order_id", "due_date"}),
@@ -52,7 +52,7 @@ def main() -> None:
             checks.append(time.perf_counter() - start)
             assert result.ok and len(result.recipients) == args.rows, result.problems[:3]
             start = time.perf_counter()
-            [_recipient(r.phone_number, r.variables, r.overrides) for r in result.recipients]
+            [build_recipient(r.phone_number, r.variables, r.overrides) for r in result.recipients]
             builds.append(time.perf_counter() - start)
         size = path.stat().st_size
     print(f"{args.rows:,} rows ({size / 1e6:.1f} MB), median of {args.repeat} runs:")

@@ -272,7 +272,7 @@ def _client_data(variables: dict[str, str], overrides: dict[str, str]) -> wire_c
     return wire_calls.ClientData(**fields) if fields else None
 
 
-def _recipient(phone: str, variables: dict[str, str], overrides: dict[str, str]) -> wire_calls.BatchRecipient:
+def build_recipient(phone: str, variables: dict[str, str], overrides: dict[str, str]) -> wire_calls.BatchRecipient:
     data = _client_data(variables, overrides)
     if data is None:
         return wire_calls.BatchRecipient(phone_number=phone)
@@ -301,7 +301,7 @@ async def prepare_batch(
         "call_name": name,
         "agent_id": caller.agent_id,
         "agent_phone_number_id": caller.phone_number_id,
-        "recipients": [_recipient(r.phone_number, r.variables, r.overrides) for r in check.recipients],
+        "recipients": [build_recipient(r.phone_number, r.variables, r.overrides) for r in check.recipients],
     }
     if scheduled_time_unix is not None:
         fields["scheduled_time_unix"] = scheduled_time_unix
