@@ -12,6 +12,7 @@ import traceback
 import click
 
 from provisioner import __version__
+from provisioner.commands import calls as calls_cmd
 from provisioner.commands import checks as checks_cmd
 from provisioner.commands import emulator as emulator_cmd
 from provisioner.commands import importing as importing_cmd
@@ -35,6 +36,7 @@ reconcile_cmd.register(cli)
 emulator_cmd.register(cli)
 checks_cmd.register(cli)
 importing_cmd.register(cli)
+calls_cmd.register(cli)
 
 
 def main() -> None:
