@@ -7,12 +7,14 @@ from provisioner import __version__
 from tests.helpers import run_cli
 
 
+@pytest.mark.slow  # a CLI process or a 150-number apply
 def test_version_is_printed() -> None:
     out = run_cli("--version")
     assert out.returncode == 0, out.stderr
     assert __version__ in out.stdout
 
 
+@pytest.mark.slow  # a CLI process or a 150-number apply
 def test_no_command_shows_help_and_succeeds() -> None:
     out = run_cli()
     assert out.returncode == 0
@@ -20,6 +22,7 @@ def test_no_command_shows_help_and_succeeds() -> None:
     assert "Error" not in out.stdout + out.stderr
 
 
+@pytest.mark.slow  # a CLI process or a 150-number apply
 def test_a_mistyped_command_is_one_error_line_and_exit_1() -> None:
     # Exit 2 means "changes" or "drift" to CI jobs; a typo must never read as either.
     out = run_cli("plna")
@@ -29,6 +32,7 @@ def test_a_mistyped_command_is_one_error_line_and_exit_1() -> None:
     ]
 
 
+@pytest.mark.slow  # a CLI process or a 150-number apply
 def test_a_mistyped_emulator_subcommand_exits_1() -> None:
     out = run_cli("emulator", "sevre")
     assert out.returncode == 1

@@ -46,6 +46,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+@pytest.mark.slow  # a CLI process or a 150-number apply
 def test_a_sandbox_apply_writes_the_state_a_bounded_number_of_times(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
