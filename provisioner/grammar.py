@@ -84,7 +84,7 @@ def sip_address_problem(address: str) -> str | None:
         return f"the address takes no 'sip:' prefix; write '{bare}'"
     if re.search(r"[/@\s]", address):
         return f"'{address}' is not a host name or IP address (optionally with :port), e.g. 'pbx.example.com:5061'"
-    host, port = _split_port(address)
+    host, port = split_host_port(address)
     if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
         return f"'{address}' has an invalid port; use host:PORT with PORT between 1 and 65535"
     if not (is_ip(host) or HOSTNAME.match(host)):
@@ -92,7 +92,8 @@ def sip_address_problem(address: str) -> str | None:
     return None
 
 
-def _split_port(address: str) -> tuple[str, str | None]:
+def split_host_port(address: str) -> tuple[str, str | None]:
+    """`host`, `host:port` or `[v6]:port` → (host, port text or None)."""
     if address.startswith("["):  # [IPv6]:port
         host, _, rest = address[1:].partition("]")
         return host, rest[1:] if rest.startswith(":") else None

@@ -119,14 +119,8 @@ async def check_agent(
 
 def split_address(address: str) -> tuple[str, int | None]:
     """host and port of a trunk address (`host`, `host:port`, `[v6]:port`); validated by `validate`."""
-    if address.startswith("["):
-        host, _, rest = address[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-    elif address.count(":") == 1:
-        host, port = address.split(":")
-    else:
-        host, port = address, ""
-    return host, int(port) if port.isdigit() else None
+    host, port = grammar.split_host_port(address)
+    return host, int(port) if port and port.isdigit() else None
 
 
 async def check_trunk(name: str, trunk: SipTrunk, timeout: float, environ: Mapping[str, str]) -> list[Check]:

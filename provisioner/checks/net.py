@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from provisioner import grammar
+
 CA_BUNDLE_VARIABLE = "TELEPHONY_CA_BUNDLE"
 EXPIRY_WARNING_DAYS = 14
 
@@ -55,7 +57,7 @@ class Probe:
 
 
 async def resolve(host: str, port: int, timeout: float) -> Probe:
-    if _is_ip(host):
+    if grammar.is_ip(host):
         return Probe(True, f"{host} is an IP address", addresses=[host])
     loop = asyncio.get_running_loop()
     try:
@@ -108,7 +110,7 @@ async def tls_handshake(
     verify = ssl_context(environ)
     verify.check_hostname = False  # matched below against host and `names`
     verify.verify_mode = ssl.CERT_REQUIRED  # chain and dates are still verified
-    server_hostname = None if _is_ip(host) else host
+    server_hostname = None if grammar.is_ip(host) else host
     try:
         _, writer = await asyncio.wait_for(
             asyncio.open_connection(host, port, ssl=verify, server_hostname=server_hostname), timeout
@@ -195,7 +197,7 @@ def certificate_names(cert: Mapping[str, Any]) -> list[str]:
 def certificate_matches(cert: Mapping[str, Any], name: str) -> bool:
     """RFC 6125 matching: exact (case-insensitive), or a `*.` wildcard standing for one left label."""
     wanted = name.lower().rstrip(".")
-    if _is_ip(wanted):
+    if grammar.is_ip(wanted):
         return any(kind == "IP Address" and _same_ip(str(v), wanted) for kind, v in cert.get("subjectAltName", ()))
     for pattern in certificate_names(cert):
         pattern = pattern.lower().rstrip(".")
@@ -213,14 +215,6 @@ def _same_ip(a: str, b: str) -> bool:
         return ipaddress.ip_address(a.strip()) == ipaddress.ip_address(b)
     except ValueError:
         return False
-
-
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _reason(exc: BaseException) -> str:
