@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from provisioner.commands import usage
+from provisioner.commands import options, usage
 from provisioner.commands.reconcile import Common, _run, err, fail, handled, start
 from provisioner.commands.validate import parse_vars
 from provisioner.exitcodes import ExitCode
@@ -58,22 +58,15 @@ def connection(func: Callable[..., None]) -> Callable[..., None]:
         opts = Connection(*(kwargs.pop(k) for k in ("path", "env", "sandbox", "api_url", "verbose")))
         func(opts, **kwargs)
 
-    options = [
-        click.option(
-            "-f",
-            "--file",
-            "path",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="The manifest (default telephony.yaml).",
-        ),
-        click.option("--env", "env", default=None, help="Environment from the manifest's environments: block."),
-        click.option("--sandbox", is_flag=True, help="Run against the local emulator (.telephony/sandbox.json)."),
-        click.option("--api-url", default=None, help="API base URL (else ELEVENLABS_BASE_URL, else the region)."),
+    shared = [
+        options.FILE,
+        options.ENV,
+        options.SANDBOX,
+        options.API_URL,
         click.option("-v", "--verbose", is_flag=True, help="Log API retries to stderr."),
     ]
     command: Callable[..., None] = with_connection
-    for option in reversed(options):
+    for option in reversed(shared):
         command = option(command)
     return command
 

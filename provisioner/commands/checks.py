@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from provisioner.commands import usage
+from provisioner.commands import options, usage
 from provisioner.commands.reconcile import Common, _run, common, err, fail, handled
 from provisioner.commands.validate import parse_vars
 from provisioner.exitcodes import ExitCode
@@ -187,16 +187,7 @@ def cmd_doctor(opts: Common, timeout: float, fmt: str) -> None:
 def register(group: click.Group) -> None:
     """Add `webhook test`, `endpoints` and `doctor` to the `telephony` group."""
 
-    file_option = click.option(
-        "-f",
-        "--file",
-        "path",
-        type=click.Path(path_type=Path),
-        default=None,
-        help="The manifest (default telephony.yaml).",
-    )
-    env_option = click.option("--env", "env", default=None, help="Environment from the manifest's environments: block.")
-    var_option = click.option("--var", "variables", multiple=True, metavar="K=V", help="Set a template variable.")
+    file_option, env_option, var_option = options.FILE, options.ENV, options.VAR
 
     @group.group("webhook", cls=usage.Group)
     def webhook() -> None:

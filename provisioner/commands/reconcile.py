@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from provisioner.commands import signals, usage
+from provisioner.commands import options, signals, usage
 from provisioner.commands.validate import parse_vars  # one --var syntax for every command
 from provisioner.exitcodes import ExitCode
 
@@ -144,19 +144,12 @@ def common(func: Callable[..., None]) -> Callable[..., None]:
         opts = Common(**{f.name: kwargs.pop(f.name) for f in fields(Common)})
         func(opts, **kwargs)
 
-    options = [
-        click.option(
-            "-f",
-            "--file",
-            "path",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="The manifest (default telephony.yaml).",
-        ),
-        click.option("--env", "env", default=None, help="Environment from the manifest's environments: block."),
-        click.option("--var", "variables", multiple=True, metavar="K=V", help="Set a template variable."),
-        click.option("--sandbox", is_flag=True, help="Run against the local emulator (.telephony/sandbox.json)."),
-        click.option("--api-url", default=None, help="API base URL (else ELEVENLABS_BASE_URL, else the region)."),
+    shared = [
+        options.FILE,
+        options.ENV,
+        options.VAR,
+        options.SANDBOX,
+        options.API_URL,
         click.option(
             "--parallelism", type=click.IntRange(1, 64), default=8, show_default=True, help="Concurrent API requests."
         ),
@@ -171,7 +164,7 @@ def common(func: Callable[..., None]) -> Callable[..., None]:
         ),
     ]
     command: Callable[..., None] = with_common
-    for option in reversed(options):
+    for option in reversed(shared):
         command = option(command)
     return command
 
