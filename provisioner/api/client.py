@@ -43,7 +43,7 @@ from pydantic import BaseModel, RootModel, ValidationError
 
 from provisioner import redact
 from provisioner.api import wire
-from provisioner.api.limiter import AdaptiveLimiter, Outcome, throttle_kind
+from provisioner.api.limiter import AdaptiveLimiter, Outcome, Throttle, throttle_kind
 from provisioner.errors import DeadlineExceeded, TelephonyError
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ def _short(value: str) -> str:
     return repr(value if len(value) <= 40 else value[:37] + "...")
 
 
-def _throttle(response: httpx.Response) -> str | None:
+def _throttle(response: httpx.Response) -> Throttle | None:
     """For a 429: which limit it names (`concurrency`, `rate`), or None."""
     if response.status_code != 429:
         return None
