@@ -5,7 +5,10 @@ transport, so the same code runs against production, the emulator on a port, or 
 in-process (`--sandbox`). It returns typed wire models (`provisioner.api.wire`); the codec turns those into values.
 
 Reliability rules:
-* concurrency is bounded by a semaphore (`parallelism`);
+* concurrency is bounded by a shared adaptive limiter (`provisioner.api.limiter`): at most
+  `parallelism` requests in flight, halved on a 429 `concurrent_limit_exceeded`, raised again
+  by one after a run of successes; a 429 `rate_limit_exceeded` pauses every worker until its
+  Retry-After time (one shared instant) instead of each retrying on its own;
 * 429, 5xx and connection errors are retried with exponential backoff and full jitter,
   honouring `Retry-After` (capped, so a hostile header cannot stall a run forever);
 * a create (POST) is never retried blindly: after an ambiguous failure (5xx, timeout, dropped
@@ -40,6 +43,7 @@ from pydantic import BaseModel, RootModel, ValidationError
 
 from provisioner import redact
 from provisioner.api import wire
+from provisioner.api.limiter import AdaptiveLimiter, Outcome, Throttle, throttle_kind
 from provisioner.errors import DeadlineExceeded, TelephonyError
 
 log = logging.getLogger(__name__)
@@ -179,6 +183,16 @@ def _short(value: str) -> str:
     return repr(value if len(value) <= 40 else value[:37] + "...")
 
 
+def _throttle(response: httpx.Response) -> Throttle | None:
+    """For a 429: which limit it names (`concurrency`, `rate`), or None."""
+    if response.status_code != 429:
+        return None
+    try:
+        return throttle_kind(response.json())
+    except (ValueError, RecursionError):
+        return None
+
+
 def _retryable_status(status: int) -> bool:
     # 408: the server gave up waiting; like a 5xx the write may or may not have landed.
     return status in (408, 429) or status >= 500
@@ -205,14 +219,14 @@ class ElevenLabsClient:
             self.limits = replace(self.limits, stall_timeout=timeout)
         self.stats = Stats()
         self.parallelism = max(1, parallelism)
-        self._semaphore = asyncio.Semaphore(self.parallelism)
+        self.limiter = AdaptiveLimiter(self.parallelism)
         self._deadline: tuple[float, float] | None = None  # (seconds, event-loop time it passes)
         self._deadline_hard = False
         redact.remember(api_key)
         redact.remember_url(base_url)
         stall = self.limits.stall_timeout
         # httpx applies read/write timeouts to each socket operation: "no byte for N s" (the stall
-        # guard), not a limit on the whole response. The pool wait is bounded by our semaphore.
+        # guard), not a limit on the whole response. The pool wait is bounded by our limiter.
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers={"xi-api-key": api_key, "accept": "application/json"},
@@ -260,7 +274,9 @@ class ElevenLabsClient:
     async def _send_once(
         self, method: str, path: str, params: dict[str, Any] | None, body: dict[str, Any] | None
     ) -> httpx.Response:
-        async with self._semaphore:
+        ticket = await self.limiter.acquire()
+        outcome: Outcome = "neutral"
+        try:
             self.stats.requests += 1
             kwargs: dict[str, Any] = {"params": params}
             if body is not None:
@@ -271,6 +287,12 @@ class ElevenLabsClient:
                 await self._read_body(method, path, response)
             finally:
                 await response.aclose()
+            if response.is_success:
+                outcome = "success"
+            elif _throttle(response) == "concurrency":
+                outcome = "concurrency"
+        finally:
+            self.limiter.release(ticket, outcome)
         key = str(response.status_code)
         self.stats.by_status[key] = self.stats.by_status.get(key, 0) + 1
         return response
@@ -348,6 +370,11 @@ class ElevenLabsClient:
                 raise ApiError(method, path, response.status_code, _message(response))
             if not retry_ambiguous and response.status_code != 429:
                 raise _Ambiguous(response.status_code, _message(response))
+            if _throttle(response) == "rate":
+                # One pause for every worker, until the Retry-After time; the retry waits in the limiter.
+                self._pause_all(method, path, attempt, retry_delay(response.headers, time.time()))
+                attempt += 1
+                continue
             await self._sleep(
                 method, path, attempt, retry_delay(response.headers, time.time()), f"HTTP {response.status_code}"
             )
@@ -373,6 +400,15 @@ class ElevenLabsClient:
         self.stats.retries += 1
         log.debug("retry: method=%s path=%s attempt=%d reason=%s delay=%.2f", method, path, attempt + 1, why, delay)
         await asyncio.sleep(delay)
+
+    def _pause_all(self, method: str, path: str, attempt: int, retry_after: float | None) -> None:
+        delay = self.retry.backoff(attempt, retry_after)
+        hard = self._hard_deadline()
+        if hard is not None and asyncio.get_running_loop().time() + delay >= hard:
+            raise self._past_deadline(method, path)
+        self.stats.retries += 1
+        log.debug("rate limited: method=%s path=%s attempt=%d pause=%.2f", method, path, attempt + 1, delay)
+        self.limiter.pause(delay)
 
     async def create_idempotent(
         self,

@@ -59,6 +59,20 @@ def emulator_group() -> None:
 @click.option(
     "--latency-ms", default=0, show_default=True, type=click.IntRange(0), help="Delay added to every API call."
 )
+@click.option(
+    "--max-concurrency",
+    type=click.IntRange(1),
+    default=None,
+    metavar="N",
+    help="Above N API requests in flight: 429 concurrent_limit_exceeded. Default: no limit.",
+)
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    metavar="R",
+    help="Requests per second (token bucket); over it: 429 rate_limit_exceeded with Retry-After. Default: none.",
+)
 @click.option("--faults", default=None, help=FAULTS_HELP)
 @click.option("--semantics", "semantics_spec", default=None, metavar="SPEC", help=SEMANTICS_HELP)
 @click.option("--allow-remote", is_flag=True, help="Allow binding a non-loopback address.")
@@ -72,6 +86,8 @@ def serve(
     api_keys: tuple[str, ...],
     seed_file: Path | None,
     latency_ms: int,
+    max_concurrency: int | None,
+    rate_limit: float | None,
     faults: str | None,
     semantics_spec: str | None,
     allow_remote: bool,
@@ -97,6 +113,11 @@ def serve(
 
     drop_before closes the connection without running the request; drop_after
     commits the write, then closes it. /_emulator/* is never faulted.
+
+    Limits: --max-concurrency N answers 429 (detail.code concurrent_limit_exceeded)
+    while N API requests are in flight; --rate-limit R allows R requests per second
+    (a token bucket of max(1, R)) and answers 429 (rate_limit_exceeded) with
+    Retry-After. /_emulator/* is never limited; GET /_emulator/stats counts the 429s.
 
     \b
     Semantics SPEC: NAME=VALUE pairs separated by ',' (default first):
@@ -141,6 +162,8 @@ def serve(
             latency_ms=latency_ms,
             allow_duplicate_numbers=allow_duplicate_numbers,
             semantics=semantics,
+            max_concurrency=max_concurrency,
+            rate_limit=rate_limit,
         )
     except (FaultSpecError, ValueError, OSError, EmulatorError) as exc:
         click.echo(f"Error: {exc}", err=True)

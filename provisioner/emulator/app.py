@@ -27,6 +27,7 @@ from provisioner.emulator.clock import Clock
 from provisioner.emulator.control import EmulatorState
 from provisioner.emulator.errors import EmulatorError, error_handler
 from provisioner.emulator.faults import FaultPlan, coerce
+from provisioner.emulator.limits import ServerLimits
 from provisioner.emulator.middleware import EmulatorMiddleware, NestingGuard
 from provisioner.emulator.semantics import Semantics
 from provisioner.emulator.semantics import coerce as coerce_semantics
@@ -70,6 +71,8 @@ def build_app(
     clock: Clock | None = None,
     allow_duplicate_numbers: bool = False,
     semantics: str | Semantics | None = None,
+    max_concurrency: int | None = None,
+    rate_limit: float | None = None,
 ) -> FastAPI:
     """Build an emulator app.
 
@@ -84,7 +87,11 @@ def build_app(
     - `semantics`: the semantics switches, a `Semantics` or a spec such as
       `"agent_patch=replace,placeholder_null=remove"` (see `provisioner.emulator.semantics`);
       a bad spec raises `SemanticsError` (a `ValueError`).
+    - `max_concurrency`: above this many real-API requests in flight, 429 `concurrent_limit_exceeded`.
+    - `rate_limit`: requests per second (token bucket); over it, 429 `rate_limit_exceeded` with
+      `Retry-After` (see `provisioner.emulator.limits`). None: no limit (the default for both).
     """
+    limits = ServerLimits(max_concurrency=max_concurrency, rate_limit=rate_limit)
     store = Store(
         clock=clock,
         state_file=state_file,
@@ -111,7 +118,7 @@ def build_app(
         openapi_url="/_emulator/openapi.json",
     )
     app.state.emulator = EmulatorState(
-        store=store, api_keys=api_keys, faults=coerce(faults), latency_ms=latency_ms, seed=seed
+        store=store, api_keys=api_keys, faults=coerce(faults), latency_ms=latency_ms, seed=seed, limits=limits
     )
     app.state.store = store
     app.add_exception_handler(EmulatorError, error_handler)

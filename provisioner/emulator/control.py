@@ -15,6 +15,7 @@ from fastapi import Request
 
 from provisioner.emulator.errors import invalid_api_key, missing_api_key
 from provisioner.emulator.faults import FaultPlan
+from provisioner.emulator.limits import ServerLimits
 from provisioner.emulator.store import Store
 
 
@@ -27,12 +28,14 @@ class EmulatorState:
         faults: FaultPlan | None,
         latency_ms: int,
         seed: Mapping[str, Any] | None,
+        limits: ServerLimits | None = None,
     ) -> None:
         self.store = store
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
         self.faults = faults
         self.initial_faults_spec = faults.spec if faults else None
         self.latency_ms = latency_ms
+        self.limits = limits or ServerLimits()
         self.seed = copy.deepcopy(dict(seed)) if seed is not None else None
         self.routes: Counter[str] = Counter()
         self.statuses: Counter[str] = Counter()
@@ -67,12 +70,14 @@ class EmulatorState:
             "statuses": dict(sorted(self.statuses.items())),
             "faults": dict(sorted(self.faults_injected.items())),
             "fault_plan": self.faults.describe() if self.faults else None,
+            "limits": self.limits.describe(),
         }
 
     def reset_counters(self) -> None:
         self.routes.clear()
         self.statuses.clear()
         self.faults_injected.clear()
+        self.limits.reset_counters()
 
 
 REQUEST_LOG_LIMIT = 5000

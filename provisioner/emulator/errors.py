@@ -83,6 +83,29 @@ def rate_limited(retry_after: int) -> EmulatorError:
     )
 
 
+def concurrency_limited(limit: int) -> EmulatorError:
+    """Over `--max-concurrency`: the current code plus the legacy status (elevenlabs-api.md §1)."""
+    return EmulatorError(
+        429,
+        type_="rate_limit_error",
+        code="concurrent_limit_exceeded",
+        message=f"Too many concurrent requests: at most {limit} at once (emulator --max-concurrency).",
+        status="too_many_concurrent_requests",
+    )
+
+
+def rate_limit_exceeded(retry_after: int) -> EmulatorError:
+    """Over `--rate-limit`: `Retry-After` in whole seconds."""
+    return EmulatorError(
+        429,
+        type_="rate_limit_error",
+        code="rate_limit_exceeded",
+        message="Rate limit exceeded: too many requests per second (emulator --rate-limit).",
+        status="rate_limit_exceeded",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 def server_error(status_code: int) -> EmulatorError:
     if status_code == 503:
         return EmulatorError(

@@ -1,4 +1,4 @@
-"""Outermost ASGI layer: per-route request counts, latency, and fault injection.
+"""Outermost ASGI layer: per-route request counts, the server limits, latency, and fault injection.
 
 It sits outside Starlette's own error middleware (see `EmulatorApp.build_middleware_stack`) so
 that the `send` it receives is the server's: under uvicorn that is a bound method of the
@@ -45,6 +45,20 @@ class EmulatorMiddleware:
         if method in _BODY_METHODS:
             body, receive = await _buffered(receive)
         state.record_request(method, path, scope.get("query_string", b"").decode("latin-1"), body)
+        refused = state.limits.admit()
+        if refused is not None:  # over --max-concurrency or --rate-limit: no latency, no fault
+            await _send_error(send, refused)
+            state.routes[f"{method} {self._route(scope)}"] += 1
+            state.statuses[str(refused.status_code)] += 1
+            return
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            state.limits.done()
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = self.state
+        method, path = scope["method"], scope["path"]
         plan = state.faults
         fault = plan.draw(method, path) if plan else None
         delay = state.latency_ms + (plan.latency_ms if plan and plan.matches(method, path) else 0)
@@ -81,11 +95,7 @@ class EmulatorMiddleware:
             else server_error(int(fault))
         )
         status.append(error.status_code)
-        body = dumps({"detail": error.detail})
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
-        await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await _send_error(send, error)
 
     def _route(self, scope: Scope) -> str:
         route = scope.get("route")
@@ -95,6 +105,14 @@ class EmulatorMiddleware:
                     route = candidate
                     break
         return str(getattr(route, "path", scope["path"]))
+
+
+async def _send_error(send: Send, error: EmulatorError) -> None:
+    body = dumps({"detail": error.detail})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
