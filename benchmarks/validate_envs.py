@@ -26,10 +26,10 @@ def manifest(count: int, *, distinct: bool) -> str:
         "agents: {a: {id: agent_3701k3ttaq12ewp8b7qv5rfyszkz}}",
         "phone_numbers:",
         "  line:",
-        "    number: \"+14155550100\"",
-        "    label: \"Line ${{ vars.suffix }}\"",
+        '    number: "+14155550100"',
+        '    label: "Line ${{ vars.suffix }}"',
         "    provider: twilio",
-        "    twilio: {account_sid: \"${SID}\", auth_token: \"${TOKEN}\"}",
+        '    twilio: {account_sid: "${SID}", auth_token: "${TOKEN}"}',
         "    agent: a",
         "environments:",
     ]
