@@ -147,15 +147,19 @@ class LatencyProxy:
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except Exception as exc:  # a proxy bug must show, not pass for a server fault
+            print(f"proxy: {type(exc).__name__}: {exc}", file=sys.stderr)
         finally:
             writer.close()
 
     async def _forward(self, head: bytes, body: bytes) -> tuple[bytes, bytes]:
-        for attempt in range(2):
-            if self._idle:
-                up_reader, up_writer = self._idle.pop()
-            else:
+        """Upstream on an idle kept-alive connection; on a fresh one if that was closed meanwhile."""
+        while True:
+            fresh = not self._idle
+            if fresh:
                 up_reader, up_writer = await asyncio.open_connection(self.host, self.port, limit=2**24)
+            else:
+                up_reader, up_writer = self._idle.pop()
             try:
                 up_writer.write(head + body)
                 await up_writer.drain()
@@ -164,12 +168,11 @@ class LatencyProxy:
                     raise ConnectionError("upstream closed")
             except (ConnectionError, asyncio.IncompleteReadError):
                 up_writer.close()
-                if attempt:
+                if fresh:
                     raise
                 continue
             self._idle.append((up_reader, up_writer))
             return answer
-        raise AssertionError("unreachable")
 
 
 # -- the workspace and the manifest ----------------------------------------------------------------
