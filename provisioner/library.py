@@ -232,6 +232,7 @@ async def execute(
         agent_aliases=planned.agent_aliases,
         progress=progress,
         stop=stop,
+        listed_numbers=len(live.numbers),
     )
     return await applier.run(planned)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
-from provisioner.api.client import RetryPolicy
+from provisioner.api.client import ElevenLabsClient, RetryPolicy
 from provisioner.apply import ApplyReport
 from provisioner.emulator import build_app
 from provisioner.emulator.testing import inprocess_controls
@@ -228,3 +230,66 @@ async def test_duplicates_from_concurrent_applies_are_visible_and_healed() -> No
     assert [n["phone_number"] for n in workspace["phone_numbers"]].count("+14155550100") == 1
     assert secret_names(workspace).count(name) == 1
     assert not (await replan(app, m)).has_changes
+
+
+def number_requests(log: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(r["method"], r["path"]) for r in log if "phone-numbers" in r["path"]]
+
+
+@pytest.mark.anyio
+async def test_numbers_are_read_back_with_one_list_not_one_get_each(app: Any) -> None:
+    await inprocess_controls(app).clear_requests()
+    _, report = await plan_and_apply(app, manifest())
+    assert {r.status for r in report.results} == {"applied"}, report.results
+    sent = number_requests(await inprocess_controls(app).requests())
+    gets = [path for method, path in sent if method == "GET"]
+    # One list to plan, one list to read the two imports back; no GET of a single number.
+    assert gets == ["/v1/convai/v2/phone-numbers"] * 2, sent
+
+
+@pytest.mark.anyio
+async def test_a_number_field_dropped_by_the_api_is_a_mismatch_with_the_list_read_back(app: Any) -> None:
+    await inprocess_controls(app).drop_fields(["inbound_trunk_config.allowed_addresses"])
+    _, report = await plan_and_apply(app, manifest())
+    mismatch = report.by_status("mismatch")
+    assert [r.address for r in mismatch] == ["phone_number.pbx-line"], report.results
+    assert "allowed_addresses" in mismatch[0].message
+    assert report.by_status("applied") and not report.by_status("failed")
+
+
+@pytest.mark.anyio
+async def test_a_number_missing_from_the_list_read_back_is_a_mismatch(app: Any) -> None:
+    """The list does not hold a number just imported (an eventually consistent index, say)."""
+    from provisioner.emulator import EmulatorTransport
+
+    class Hiding(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.inner = EmulatorTransport(app)
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await self.inner.handle_async_request(request)
+            if request.method == "GET" and request.url.path == "/v1/convai/v2/phone-numbers":
+                body = json.loads(await response.aread())
+                body["phone_numbers"] = [n for n in body["phone_numbers"] if n["phone_number"] != "+14155550101"]
+                return httpx.Response(200, json=body)
+            return response
+
+    retry = RetryPolicy(max_attempts=2, base_delay=0, max_delay=0)
+    async with ElevenLabsClient("http://emulator", "k", transport=Hiding(), retry=retry) as client:
+        _, report = await helpers.plan_and_apply(client, manifest(), ENV)
+    status = {r.address: r.status for r in report.results}
+    assert status["phone_number.pbx-line"] == "mismatch"
+    assert status["phone_number.line"] == "applied"
+    [missing] = report.by_status("mismatch")
+    assert "not in the list read back" in missing.message
+
+
+@pytest.mark.anyio
+async def test_a_single_number_written_is_read_back_with_its_own_get(app: Any) -> None:
+    await plan_and_apply(app, manifest())
+    await inprocess_controls(app).clear_requests()
+    _, report = await plan_and_apply(app, manifest(MANIFEST.replace("label: PBX", "label: PBX 2")))
+    assert [r.status for r in report.results] == ["applied"]
+    gets = [path for method, path in number_requests(await inprocess_controls(app).requests()) if method == "GET"]
+    assert gets[0] == "/v1/convai/v2/phone-numbers" and len(gets) == 2
+    assert gets[1].startswith("/v1/convai/phone-numbers/phnum_")

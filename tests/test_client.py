@@ -198,6 +198,40 @@ async def test_list_falls_back_to_v1_without_the_v2_endpoint() -> None:
         assert [n.phone_number for n in await api.list_phone_numbers()] == ["+1"]
 
 
+@pytest.mark.anyio
+async def test_list_asks_for_the_largest_page_size_and_retries_a_refused_one_smaller() -> None:
+    asked: list[tuple[str, str | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        size = request.url.params.get("page_size")
+        asked.append((request.url.path, size))
+        if size == "100":
+            return httpx.Response(422, json={"detail": [{"loc": ["query", "page_size"], "msg": "le 50"}]})
+        return httpx.Response(200, json={"phone_numbers": [number("+1")], "next_cursor": None, "has_more": False})
+
+    async with client(handler) as api:
+        assert [n.phone_number for n in await api.list_phone_numbers()] == ["+1"]
+        assert api.number_page_size == 30
+        await api.list_phone_numbers()  # the size that worked is kept: no second 422
+    v2 = "/v1/convai/v2/phone-numbers"
+    assert asked == [(v2, "100"), (v2, "30"), (v2, "30")]
+
+
+@pytest.mark.anyio
+async def test_list_falls_back_to_v1_when_every_page_size_is_refused() -> None:
+    asked: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/convai/v2/phone-numbers":
+            asked.append(request.url.params.get("page_size"))
+            return httpx.Response(422, json={"detail": "no"})
+        return httpx.Response(200, json=[number("+1")])
+
+    async with client(handler) as api:
+        assert [n.phone_number for n in await api.list_phone_numbers()] == ["+1"]
+    assert asked == ["100", "30"]
+
+
 def number(e164: str) -> dict[str, Any]:
     return {"phone_number": e164, "label": "L", "phone_number_id": f"phnum_{e164[1:]}", "provider": "twilio"}
 
@@ -361,3 +395,33 @@ async def test_a_create_whose_2xx_is_unreadable_looks_up_what_it_created(landed:
         else:
             with pytest.raises(ResponseShapeError, match=r"POST /v1/convai/secrets failed \(HTTP 201\).*may have been"):
                 await api.create_secret("mine", "value-1")
+
+
+@pytest.mark.anyio
+async def test_observe_never_queues_a_number_page_behind_the_agent_reads() -> None:
+    """The pages are a chain: each starts as soon as the one before it ends, agents or not."""
+    from provisioner.api.live import Needs, observe
+
+    waited: list[float] = []
+    ended: dict[str, float] = {}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        loop = asyncio.get_running_loop()
+        if request.url.path == "/v1/convai/v2/phone-numbers":
+            cursor = request.url.params.get("cursor")
+            if cursor:
+                waited.append(loop.time() - ended[cursor])
+            await asyncio.sleep(0.01)
+            page = int(cursor or 0) + 1
+            ended[str(page)] = loop.time()
+            more = page < 5
+            body = {"phone_numbers": [number(f"+{page}")], "next_cursor": str(page) if more else None}
+            return httpx.Response(200, json={**body, "has_more": more})
+        await asyncio.sleep(0.01)
+        return httpx.Response(200, json={"agent_id": request.url.path.rsplit("/", 1)[1]})
+
+    needs = Needs(agents=tuple((f"a{i}", f"agent_{i}") for i in range(40)))
+    async with client(handler, parallelism=4) as api:
+        live = await observe(api, needs)
+    assert len(live.numbers) == 5 and len(waited) == 4
+    assert max(waited) < 0.05, waited  # not ~0.01 x (40 agents / 4 slots): 0.12 s when they queue

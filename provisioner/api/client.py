@@ -54,6 +54,10 @@ NUMBERS_V2 = "/v1/convai/v2/phone-numbers"
 AGENTS = "/v1/convai/agents"
 SETTINGS = "/v1/convai/settings"
 SECRETS = "/v1/convai/secrets"
+# v2 number list page sizes, largest first. The v2 list is not in the OpenAPI spec and the SDK
+# gives no maximum; 100 is the maximum of every paged list the spec does describe (agents,
+# secrets) and the emulator's. 30 is the default page size of those lists.
+NUMBER_PAGE_SIZES = (100, 30)
 
 
 class ApiError(TelephonyError):
@@ -200,6 +204,8 @@ def _retryable_status(status: int) -> bool:
 
 class ElevenLabsClient:
     """Async client for the telephony surface of the ElevenLabs Agents Platform API."""
+
+    number_page_size: int = NUMBER_PAGE_SIZES[0]  # lowered when the API refuses a page size
 
     def __init__(
         self,
@@ -444,12 +450,17 @@ class ElevenLabsClient:
 
     async def list_phone_numbers(self, *, phone_number: str | None = None) -> list[wire.PhoneNumberResponse]:
         """Every number in the workspace, following v2 cursor pages (v1 bare array as a fallback).
-        `phone_number` narrows the v2 list server-side (callers still match exactly)."""
+        `phone_number` narrows the v2 list server-side (callers still match exactly).
+
+        Pages are as large as the API allows (`NUMBER_PAGE_SIZES`, largest first): a page size the
+        API refuses (422 on the first page) is retried smaller, and the size that worked is kept for
+        the client's later lists; when every size is refused, the v1 bare array."""
         numbers: list[wire.PhoneNumberResponse] = []
         cursor: str | None = None
         paging = _Paging(NUMBERS_V2, self.limits.max_pages)
+        sizes = [size for size in NUMBER_PAGE_SIZES if size <= self.number_page_size]
         while True:
-            params: dict[str, Any] = {"page_size": 100}
+            params: dict[str, Any] = {"page_size": sizes[0]}
             if phone_number:
                 params["phone_number"] = phone_number
             if cursor:
@@ -457,10 +468,15 @@ class ElevenLabsClient:
             try:
                 page = await self._read(wire.PhoneNumbersPage, "GET", NUMBERS_V2, params=params)
             except ApiError as exc:
+                if exc.status == 422 and not numbers and not cursor and len(sizes) > 1:
+                    log.debug("v2 number list refused page_size=%d; trying %d", sizes[0], sizes[1])
+                    sizes.pop(0)
+                    continue
                 # An API without the v2 list (404/405) or refusing its parameters (422): the v1 bare array.
                 if exc.status in (404, 405, 422) and not numbers:
                     return list(await self._read(_NumberList, "GET", NUMBERS_V1))
                 raise
+            self.number_page_size = sizes[0]
             numbers.extend(page.phone_numbers)
             cursor = page.next_cursor
             # `has_more` is optional (the SDK marks it so): the cursor alone says whether to go on.

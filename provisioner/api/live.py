@@ -131,10 +131,14 @@ async def observe(client: ElevenLabsClient, needs: Needs) -> LiveState:
     state = LiveState()
     raw_numbers: list[wire.PhoneNumberResponse] = []
     settings: list[wire.SettingsResponse] = []
+    # The number pages are a chain (each needs the previous page's cursor): the longest path. The
+    # other reads share all but one request slot, so the next page never queues behind them.
+    others = asyncio.Semaphore(max(1, client.parallelism - 1))
 
     async def agent(alias: str, agent_id: str) -> None:
         try:
-            state._agents[agent_id] = await client.get_agent(agent_id)
+            async with others:
+                state._agents[agent_id] = await client.get_agent(agent_id)
         except ApiError as exc:
             if exc.status == 404:
                 raise AgentMissing(alias, agent_id) from exc
@@ -144,10 +148,12 @@ async def observe(client: ElevenLabsClient, needs: Needs) -> LiveState:
         raw_numbers.extend(await client.list_phone_numbers())
 
     async def read_settings() -> None:
-        settings.append(await client.get_settings())
+        async with others:
+            settings.append(await client.get_settings())
 
     async def secrets() -> None:
-        state.secrets = [LiveSecret(s.secret_id, s.name) for s in await client.list_secrets()]
+        async with others:
+            state.secrets = [LiveSecret(s.secret_id, s.name) for s in await client.list_secrets()]
 
     jobs = [numbers()]
     seen: set[str] = set()
