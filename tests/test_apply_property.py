@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from provisioner.api.codec import OVERRIDE_PATHS
 from provisioner.emulator import build_app
+from provisioner.emulator.semantics import one_switch_at_a_time
 from provisioner.manifest import Manifest
 from tests import helpers
 
@@ -121,15 +122,7 @@ async def apply_then_replan(manifest: Manifest, semantics: str = "") -> list[str
 
 
 # One switch changed at a time (docs/emulator.md, "Semantics switches"): the tool converges under each.
-READINGS = [
-    "",
-    "agent_patch=replace",
-    "placeholder_null=remove",
-    "settings_patch=defaults",
-    "new_sip_stack=standard",
-    "list_has_more=omitted",
-    "codec_order=sorted",
-]
+READINGS = one_switch_at_a_time()
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from provisioner.emulator import build_app
+from provisioner.emulator.semantics import one_switch_at_a_time
 from provisioner.emulator.testing import inprocess_controls
 from provisioner.loader import load
 from provisioner.manifest import Manifest
@@ -23,15 +24,7 @@ from tests import helpers
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = [ROOT / "telephony.yaml", *sorted((ROOT / "examples").glob("*.yaml"))]
-READINGS = [
-    "",
-    "agent_patch=replace",
-    "placeholder_null=remove",
-    "settings_patch=defaults",
-    "new_sip_stack=standard",
-    "list_has_more=omitted",
-    "codec_order=sorted",
-]
+READINGS = one_switch_at_a_time()
 PROMPT = "Authored elsewhere: never touched."
 SETTINGS = {"can_use_mcp_servers": True, "rag_retention_period_days": 17, "default_livekit_stack": "static"}
 

@@ -115,3 +115,8 @@ def coerce(value: str | Semantics | None) -> Semantics:
     if isinstance(value, Semantics):
         return value
     return parse(value)
+
+
+def one_switch_at_a_time() -> list[str]:
+    """The defaults, then each non-default value alone, as specs (what the test matrix runs)."""
+    return [""] + [f"{name}={value}" for name, values in SWITCHES.items() for value in values[1:]]

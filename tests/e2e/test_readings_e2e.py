@@ -16,27 +16,13 @@ from typing import Any
 
 import pytest
 
+from provisioner.emulator.semantics import SWITCHES, one_switch_at_a_time
 from tests.e2e.conftest import PROMPTS, SALES, SEED, SUPPORT, Cli
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULTS = {
-    "agent_patch": "merge",
-    "placeholder_null": "reject",
-    "settings_patch": "partial",
-    "new_sip_stack": "workspace",
-    "list_has_more": "present",
-    "codec_order": "kept",
-}
-OTHER = {
-    "agent_patch": "replace",
-    "placeholder_null": "remove",
-    "settings_patch": "defaults",
-    "new_sip_stack": "standard",
-    "list_has_more": "omitted",
-    "codec_order": "sorted",
-}
-READINGS = [{}] + [{name: value} for name, value in OTHER.items()]
+DEFAULTS = {name: values[0] for name, values in SWITCHES.items()}
+READINGS = [dict([spec.split("=")]) if spec else {} for spec in one_switch_at_a_time()]
 
 MANIFEST = """\
 version: 1
