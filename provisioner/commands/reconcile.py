@@ -14,7 +14,6 @@ so `telephony --version` and `telephony validate` do not pay for them.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -409,6 +408,8 @@ def cmd_apply(
                 )
             return code
 
+    import asyncio  # imported when used: it is a tenth of the CLI's start
+
     try:
         code = _run(run())
     except asyncio.CancelledError:  # a second signal, or the grace period ran out
@@ -419,6 +420,8 @@ def cmd_apply(
 
 def graceful_stop(stopped: list[int]) -> None:
     """From the first write on, a signal stops starting steps instead of stopping at once."""
+    import asyncio
+
     global WRITES_STARTED
     WRITES_STARTED = True
     loop = asyncio.get_running_loop()

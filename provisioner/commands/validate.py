@@ -14,7 +14,6 @@ import click
 from provisioner.commands import usage
 from provisioner.diagnostics import Diagnostic, has_errors, render_json, summary
 from provisioner.exitcodes import ExitCode
-from provisioner.manifest_schema import schema_text
 
 
 def register(group: click.Group) -> None:
@@ -75,6 +74,8 @@ def validate(file: str, env: str | None, var: tuple[str, ...], strict: bool, fmt
 def schema(kind: str) -> None:
     """Print a JSON Schema (as in schemas/: telephony, plan-output, plan-file)."""
     if kind == "manifest":
+        from provisioner.manifest_schema import schema_text  # builds the manifest models: only here
+
         click.echo(schema_text(), nl=False)
         return
     from provisioner.output_schemas import schema_text as output_schema_text
