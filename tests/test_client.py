@@ -425,3 +425,11 @@ async def test_observe_never_queues_a_number_page_behind_the_agent_reads() -> No
         live = await observe(api, needs)
     assert len(live.numbers) == 5 and len(waited) == 4
     assert max(waited) < 0.05, waited  # not ~0.01 x (40 agents / 4 slots): 0.12 s when they queue
+
+
+@pytest.mark.anyio
+async def test_the_agent_list_must_make_progress() -> None:
+    page = {"agents": [{"agent_id": "agent_1", "name": "A"}], "next_cursor": "same", "has_more": True}
+    async with client(lambda r: httpx.Response(200, json=page)) as api:
+        with pytest.raises(ApiError, match="paging makes no progress"):
+            await api.list_agents()

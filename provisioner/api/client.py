@@ -49,6 +49,7 @@ from provisioner.errors import DeadlineExceeded, TelephonyError
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
+P = TypeVar("P", wire.AgentsPage, wire.SecretsPage)  # cursor-paged list responses
 NUMBERS_V1 = "/v1/convai/phone-numbers"
 NUMBERS_V2 = "/v1/convai/v2/phone-numbers"
 AGENTS = "/v1/convai/agents"
@@ -518,17 +519,7 @@ class ElevenLabsClient:
 
     async def list_agents(self) -> list[wire.AgentSummary]:
         """Every (not archived) agent of the workspace, following cursor pages."""
-        agents: list[wire.AgentSummary] = []
-        cursor: str | None = None
-        while True:
-            params: dict[str, Any] = {"page_size": 100}
-            if cursor:
-                params["cursor"] = cursor
-            page = await self._read(wire.AgentsPage, "GET", AGENTS, params=params)
-            agents.extend(page.agents)
-            cursor = page.next_cursor
-            if not cursor or page.has_more is False:
-                return agents
+        return [agent for page in await self._cursor_pages(AGENTS, wire.AgentsPage) for agent in page.agents]
 
     async def get_agent(self, agent_id: str) -> wire.AgentResponse:
         return await self._read(wire.AgentResponse, "GET", f"{AGENTS}/{agent_id}")
@@ -543,18 +534,22 @@ class ElevenLabsClient:
         await self.request("PATCH", SETTINGS, body=request.body())
 
     async def list_secrets(self) -> list[wire.SecretResponse]:
-        secrets: list[wire.SecretResponse] = []
+        return [secret for page in await self._cursor_pages(SECRETS, wire.SecretsPage) for secret in page.secrets]
+
+    async def _cursor_pages(self, path: str, model: type[P]) -> list[P]:
+        """Every page of a cursor-paged list (`next_cursor`, optional `has_more`), which must make progress."""
+        pages: list[P] = []
         cursor: str | None = None
-        paging = _Paging(SECRETS, self.limits.max_pages)
+        paging = _Paging(path, self.limits.max_pages)
         while True:
             params: dict[str, Any] = {"page_size": 100}
             if cursor:
                 params["cursor"] = cursor
-            page = await self._read(wire.SecretsPage, "GET", SECRETS, params=params)
-            secrets.extend(page.secrets)
+            page = await self._read(model, "GET", path, params=params)
+            pages.append(page)
             cursor = page.next_cursor
             if not cursor or page.has_more is False:
-                return secrets
+                return pages
             paging.advance(cursor)
 
     async def create_secret(self, name: str, value: str) -> str:
