@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 import typing
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from provisioner import manifest as m
 from provisioner.api.codec import OVERRIDE_PATHS
@@ -87,16 +86,3 @@ def test_declares_tells_null_from_absent() -> None:
 
 def test_override_names_match_their_paths() -> None:
     assert set(typing.get_args(m.OverrideName)) == set(OVERRIDE_PATHS)
-
-
-def _models() -> list[type[BaseModel]]:
-    return [v for v in vars(m).values() if isinstance(v, type) and issubclass(v, m.Model) and v is not m.Model]
-
-
-def test_readme_documents_every_key() -> None:
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## The manifest") :]
-    section = section[: section.index("\n## ", 1)]
-    documented = set(re.findall(r"`([a-z_]+)`", section))
-    keys = {name for model in _models() for name in model.model_fields}
-    assert keys - documented == set()
