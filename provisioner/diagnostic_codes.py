@@ -90,7 +90,8 @@ CODES: tuple[Code, ...] = (
         ERROR,
         "over 2,000,000 characters rendered, a value over 2,000,000 characters or items, over 20,000,000 "
         "characters of values built in all, a width or precision over 10,000 in `%`, `format` or a padding "
-        "filter, an integer over 20,000 bits: each checked before the value is built",
+        "filter, an integer over 20,000 bits: each checked before the value is built, and nothing is evaluated "
+        "while compiling",
     ),
     Code(
         "template-timeout",

@@ -1,4 +1,4 @@
-"""Exit codes: part of the command-line interface, documented in the README's table.
+"""Exit codes: part of the command-line interface, documented in docs/exit-codes.md (a test compares).
 
 Terraform-compatible at the core (0 ok, 1 error, 2 changes) and extended for what CI needs to
 tell apart: a plan blocked by a safety rule, a partial apply, a stale plan file, and a value the

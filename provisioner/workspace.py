@@ -6,7 +6,7 @@ shell history and CI logs). Plans record the URL and a short fingerprint of the 
 so a plan made against staging cannot be applied with the production key. A URL is shown only
 without its `user:password@` part (`redact.display_url`), and a `?query` or `#fragment` is refused.
 
-Limits (README "Limits"): TELEPHONY_STALL_TIMEOUT, TELEPHONY_MAX_RESPONSE_BYTES,
+Limits (docs/limits.md): TELEPHONY_STALL_TIMEOUT, TELEPHONY_MAX_RESPONSE_BYTES,
 TELEPHONY_MAX_PAGES (`limits`), and the run deadline, `--deadline` or TELEPHONY_DEADLINE
 (`deadline`).
 """
@@ -134,7 +134,7 @@ def _positive(env: Mapping[str, str], name: str, default: float) -> float:
 
 
 def limits(environ: Mapping[str, str] | None = None) -> Limits:
-    """The stall guard, response-size cap and page cap; TELEPHONY_* change them (README "Limits")."""
+    """The stall guard, response-size cap and page cap; TELEPHONY_* change them (docs/limits.md)."""
     env = os.environ if environ is None else environ
     base = Limits()
     return Limits(

@@ -4,7 +4,7 @@ Both directions live here so one can be checked against the other (`decode(encod
 canonical form of `x`). Nothing outside `provisioner.api` sees API JSON: agents are decoded from
 their two JSON sections here, and agent PATCH bodies are composed here at send time.
 
-Mapping rules (documented in the README, "How it decides"):
+Mapping rules (documented in docs/how-it-decides.md):
 * Transfer rules. The API has no per-rule wait/handoff message and holds `description` and
   `enable_client_message` once per agent's transfer tool. The description is generated from all
   rules by one template (`describe_transfers`) and parsed back by `parse_description`, so an

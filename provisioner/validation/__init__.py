@@ -3,7 +3,7 @@
 `check` runs every rule and returns every finding (errors and warnings), each located in the
 file. Rules are grouped by subject, one module each: `references` (where a `${VAR}` may
 appear), `numbers`, `trunks`, `agents`, `webhooks` (including secrets). The code of each finding
-(`Diagnostic.code`) names its rule; the README lists them.
+(`Diagnostic.code`) names its rule; `provisioner.diagnostic_codes` lists them all.
 """
 
 from __future__ import annotations
