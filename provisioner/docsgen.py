@@ -156,7 +156,9 @@ def _default(field: FieldInfo) -> str:
         return "required"
     if field.default_factory is not None:
         value = field.default_factory()  # type: ignore[call-arg]
-        return "see below" if isinstance(value, BaseModel) else f"`{value!r}`".replace("'", '"')
+        if isinstance(value, BaseModel):  # a block left out takes each of its own keys' defaults
+            return f"the defaults of [{type(value).__name__}](#{_anchor(type(value))})"
+        return f"`{value!r}`".replace("'", '"')
     if field.default is PydanticUndefined:
         return ""
     return f"`{_scalar(field.default)}`"
