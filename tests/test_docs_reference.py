@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from provisioner import diagnostic_codes, docsgen
 from provisioner import manifest as m
+from tests.helpers import cli_env, run_cli
 
 ROOT = Path(__file__).parent.parent
 
@@ -92,3 +93,12 @@ def test_cli_reference_has_every_command_and_is_not_terminal_dependent(monkeypat
     assert "telephony batch submit" in headings and "telephony webhook test" in headings
     monkeypatch.setenv("COLUMNS", "40")
     assert docsgen.cli_reference() == page
+
+
+@pytest.mark.parametrize("args", [["validate"], ["batch", "submit"]], ids=" ".join)
+def test_cli_reference_shows_what_help_prints(args: list[str]) -> None:
+    # A real process: click caches each command's help option once it has been used, so an
+    # in-process `--help` run by another test could hide a page generated with the wrong settings.
+    result = run_cli(*args, "--help", env=cli_env(COLUMNS="200"))
+    assert result.returncode == 0
+    assert f"```text\n{result.stdout.rstrip()}\n```" in docsgen.cli_reference()
