@@ -155,7 +155,7 @@ class TransferRule(Model):
     handoff_message: str | None = Field(None, description="What the agent tells the human who picks up.")
     sip_headers: dict[str, str] = Field(default_factory=dict, description='Static value, or exactly "{{var}}".')
     post_dial_digits: str | None = Field(None, description='DTMF digits (0-9*#wW) or exactly "{{var}}".')
-    uui: Uui | None = Field(None, description="User-to-user information sent with a sip_refer transfer.")
+    uui: Uui | None = Field(None, description="SIP REFER only: user-to-user information sent with the transfer.")
     play_dialtone: bool = Field(True, description="SIP REFER only: play a dial tone while transferring.")
 
 
