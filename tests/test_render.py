@@ -8,10 +8,11 @@ import json
 import pytest
 import yaml
 
+from provisioner.header import Header
 from provisioner.manifest import Manifest
 from provisioner.plan import Plan
 from provisioner.planner import build_plan
-from provisioner.render import MARKER, render, render_text
+from provisioner.render import render, render_text
 from tests.helpers import live_state
 
 AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
@@ -104,7 +105,8 @@ def test_markdown_has_marker_table_and_folded_details() -> None:
     out = io.StringIO()
     render(sample_plan(), out, "markdown", blocked=sample_plan().blocked())
     md = out.getvalue()
-    assert md.splitlines()[0] == MARKER
+    assert md.splitlines()[0] == "<!-- telephony:plan env=default manifest=telephony.yaml -->"
+    assert md.splitlines()[0] == Header().marker("plan")
     assert "| Action | Resource | Changed fields | Reason |" in md
     assert "| `~` update | `phone_number.line` | `label` |" in md
     assert "<details><summary>Details (3 changes)</summary>" in md
