@@ -32,7 +32,11 @@ Mode = Literal["plan", "drift"]
 MARKDOWN_DETAILS_BUDGET = 30_000  # a GitHub comment holds 65,536 characters
 MARKDOWN_MAX_ROWS = 150
 GROUP_NUMBERS_SHOWN = 10  # numbers listed under a shared trunk change before "… and N more"
+# Drift compares the workspace (before) with the manifest (after): say so where the arrows are read.
 DRIFT_ARROWS = "Arrows read live -> manifest: the workspace's value, then the value the manifest declares."
+DRIFT_ARROWS_MARKDOWN = (
+    "Arrows (`->`) read live → manifest: the workspace's value, then the value the manifest declares."
+)
 DRIFT_NOTE = (
     "Without a state file an out-of-band edit and an unapplied manifest change look the same: "
     "drift reports every difference. Run it on the branch that was applied."
@@ -449,7 +453,7 @@ def render_markdown(
             manifest=_code(header.manifest),
             identity=_identity(header),
             warnings=[_cell(w) for w in header.warnings],
-            arrows=DRIFT_ARROWS.replace("Arrows", "Arrows (`->`)") if mode == "drift" and plan.has_changes else "",
+            arrows=DRIFT_ARROWS_MARKDOWN if mode == "drift" and plan.has_changes else "",
             summary=summary_line(plan, mode),
             rows=rows[:MARKDOWN_MAX_ROWS],
             hidden_rows=max(0, len(rows) - MARKDOWN_MAX_ROWS),
