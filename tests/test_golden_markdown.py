@@ -64,9 +64,10 @@ def _blocked() -> Plan:
 
 
 def _drifted() -> Plan:
-    # Two numbers still on the old trunk, one moved by hand to a third host, one in sync.
+    # Two numbers still on the old trunk, one moved by hand to a third host, one in sync; the
+    # Twilio number is missing (and its note is a second footnote).
     live = [live_number(0), live_number(1), live_number(2, address="10.0.0.9"), _unchanged_trunk(3)]
-    return trunk_plan(4, live)
+    return trunk_plan(4, live, twilio=True)
 
 
 def _clean() -> Plan:
