@@ -57,6 +57,7 @@ def test_gitlab_commit_and_pipeline_or_job_url() -> None:
     }
     assert from_ci(gitlab) == (gitlab["CI_COMMIT_SHA"], gitlab["CI_PIPELINE_URL"])
     assert from_ci({**gitlab, "CI_PIPELINE_URL": ""})[1] == gitlab["CI_JOB_URL"]
+    assert from_ci({"CI_JOB_URL": gitlab["CI_JOB_URL"]}) == (None, gitlab["CI_JOB_URL"])
 
 
 def test_outside_ci_nothing_is_shown() -> None:
