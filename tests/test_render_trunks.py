@@ -7,9 +7,12 @@ import json
 from pathlib import Path
 
 from provisioner.grouping import TrunkGroup, review_items
+from provisioner.manifest import Manifest
 from provisioner.planfile import PlanFile, dumps, read
+from provisioner.planner import build_plan
 from provisioner.render import GROUP_NUMBERS_SHOWN, render, render_text
-from tests.trunk_plans import live_number, number, trunk_plan
+from tests.helpers import live_state
+from tests.trunk_plans import live_number, manifest, number, trunk_plan
 
 ADDRESS_LINE = 'trunk.outbound.address = "old-pbx.example.com" -> "pbx.example.com"'
 
@@ -100,3 +103,18 @@ def test_footnotes_are_separate_paragraphs() -> None:
     quoted = [line for line in md.splitlines() if line.startswith("> ")]
     assert len(quoted) == 2  # the Twilio note and the drift note
     assert f"{quoted[0]}\n\n{quoted[1]}" in md
+
+
+def test_a_hostile_trunk_name_is_escaped_in_the_table_and_fenced_in_the_details() -> None:
+    name = "x`|</details>\u202e"
+    body = manifest(2).model_dump(exclude_unset=True)
+    body["sip_trunks"] = {name: body["sip_trunks"]["pbx"]}
+    for entry in body["phone_numbers"].values():
+        entry["sip_trunk"] = name
+    plan = build_plan(Manifest.model_validate(body), live_state([live_number(0), live_number(1)], settings={}))
+    md = _out(plan, "markdown")
+    assert "\u202e" not in md
+    [row] = [line for line in md.splitlines() if line.startswith("| `~` update")]
+    assert "<code>sip_trunks.x`&#124;&lt;/details&gt;\\u202e</code> on 2 numbers" in row
+    outside = md.split("```diff")[0] + md.split("```diff")[1].split("\n```\n")[1]
+    assert outside.count("</details>") == 1  # the template's own
