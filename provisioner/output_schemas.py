@@ -49,6 +49,7 @@ def plan_output_schema() -> dict[str, Any]:
             "reason",
             "reason_code",
             "depends_on",
+            "trunk",
             "notes",
             "attention",
         ],
@@ -72,6 +73,11 @@ def plan_output_schema() -> dict[str, Any]:
             "reason": {**_NULLABLE_STRING, "description": "Why a replace or delete is planned, in words."},
             "reason_code": {"type": "string", "description": "The same, machine-readable (e.g. delete_pruned)."},
             "depends_on": _STRINGS,
+            "trunk": {
+                **_NULLABLE_STRING,
+                "description": "A SIP-trunk number's sip_trunks name: changes sharing it and their trunk.* "
+                "fields are one trunk change (text and markdown show it once).",
+            },
             "notes": _STRINGS,
             "attention": {**_STRINGS, "description": "What a reviewer must not miss (e.g. a new webhook host)."},
         },
@@ -172,6 +178,11 @@ def plan_file_schema() -> dict[str, Any]:
                     "notes": _STRINGS,
                     "targets": _STRINGS,
                     "agent_aliases": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "number_trunks": {
+                        "type": "object",
+                        "additionalProperties": {"type": "string"},
+                        "description": "Number address -> the sip_trunks name it uses.",
+                    },
                     "checksum": {"type": "string"},
                 },
             },

@@ -72,6 +72,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     agent_aliases: dict[str, str] = field(default_factory=dict)  # agent id -> the alias views show
+    # number address -> the `sip_trunks:` name it uses (views hold the trunk's values, not its name)
+    number_trunks: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.changes = sorted(self.changes, key=lambda c: c.sort_key)

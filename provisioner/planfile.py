@@ -65,6 +65,7 @@ class PlanFile:
                 "notes": list(plan.notes),
                 "targets": list(plan.targets),
                 "agent_aliases": dict(plan.agent_aliases),
+                "number_trunks": dict(plan.number_trunks),
                 "checksum": plan.checksum(),
             },
         }
@@ -202,6 +203,7 @@ def read(path: Path) -> PlanFile:
             notes=[str(n) for n in body.get("notes", [])],
             targets=[str(t) for t in body.get("targets", [])],
             agent_aliases={str(k): str(v) for k, v in dict(body.get("agent_aliases", {})).items()},
+            number_trunks={str(k): str(v) for k, v in dict(body.get("number_trunks", {})).items()},
         )
         manifest = data.get("manifest") or {}
         options = data.get("options") or {}

@@ -36,7 +36,7 @@ from provisioner.diff import diff_views
 from provisioner.errors import ConfigError
 from provisioner.manifest import Manifest, SipTrunkNumber, TwilioNumber
 from provisioner.plan import Plan, digest
-from provisioner.plan_numbers import plan_numbers
+from provisioner.plan_numbers import number_address, plan_numbers
 from provisioner.state import (
     SECRET_NAME_PREFIX,
     SENSITIVE,
@@ -405,6 +405,16 @@ def _targeted(changes: list[Change], targets: tuple[str, ...]) -> list[Change]:
     return [c for c in changes if c.address in keep]
 
 
+def _number_trunks(manifest: Manifest, changes: list[Change]) -> dict[str, str]:
+    """The trunk name of each planned SIP-trunk number (renderers group a shared trunk change by it)."""
+    planned = {c.address for c in changes}
+    found: dict[str, str] = {}
+    for alias, number in manifest.phone_numbers.items():
+        if isinstance(number, SipTrunkNumber) and number_address(alias) in planned:
+            found[number_address(alias)] = number.sip_trunk
+    return found
+
+
 def build_plan(manifest: Manifest, live: LiveState, opts: Options | None = None) -> Plan:
     opts = opts or Options()
     check_named_secrets(manifest, live)
@@ -427,4 +437,5 @@ def build_plan(manifest: Manifest, live: LiveState, opts: Options | None = None)
         notes=_notes(manifest, changes),
         targets=list(opts.targets),
         agent_aliases=aliases,
+        number_trunks=_number_trunks(manifest, changes),
     )

@@ -11,6 +11,7 @@ import html
 import json
 import os
 import re
+from dataclasses import dataclass
 from importlib import resources
 from typing import IO, TYPE_CHECKING, Any, Literal
 
@@ -18,6 +19,8 @@ from rich.console import Console
 from rich.text import Text
 
 from provisioner.changes import Change
+from provisioner.grouping import Item, TrunkGroup, review_items
+from provisioner.header import Header
 from provisioner.plan import FORMAT_VERSION, Plan
 from provisioner.redact import display_workspace
 from provisioner.state import Marker
@@ -26,9 +29,14 @@ if TYPE_CHECKING:
     import jinja2
 
 Mode = Literal["plan", "drift"]
-MARKER = "<!-- telephony-plan -->"
 MARKDOWN_DETAILS_BUDGET = 30_000  # a GitHub comment holds 65,536 characters
 MARKDOWN_MAX_ROWS = 150
+GROUP_NUMBERS_SHOWN = 10  # numbers listed under a shared trunk change before "… and N more"
+# Drift compares the workspace (before) with the manifest (after): say so where the arrows are read.
+DRIFT_ARROWS = "Arrows read live -> manifest: the workspace's value, then the value the manifest declares."
+DRIFT_ARROWS_MARKDOWN = (
+    "Arrows (`->`) read live → manifest: the workspace's value, then the value the manifest declares."
+)
 DRIFT_NOTE = (
     "Without a state file an out-of-band edit and an unapplied manifest change look the same: "
     "drift reports every difference. Run it on the branch that was applied."
@@ -158,6 +166,48 @@ def _heading(change: Change, mode: Mode) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class _Block:
+    """One change (or one shared trunk change) as text and markdown show it."""
+
+    heading: str  # `# ADDRESS will be ...`
+    action: str
+    opener: str  # `kind "name" {`
+    lines: list[tuple[str, str]]  # (symbol, text) per field
+    comments: list[str]  # shown after the fields as `# ...`: notes, the numbers a trunk change lands on
+    attention: list[str]
+
+
+def _numbers_listed(group: TrunkGroup) -> list[str]:
+    numbers = group.numbers()
+    listed = [f"  {number}" for number in numbers[:GROUP_NUMBERS_SHOWN]]
+    if len(numbers) > GROUP_NUMBERS_SHOWN:
+        listed.append(f"  … and {len(numbers) - GROUP_NUMBERS_SHOWN} more")
+    return [f"on {len(numbers)} numbers:", *listed]
+
+
+def _block(item: Item, mode: Mode) -> _Block:
+    if isinstance(item, TrunkGroup):
+        words = "will be updated in-place" if mode == "plan" else "differs from the manifest"
+        shared = item.members[0].model_copy(update={"fields": item.fields})
+        return _Block(
+            f"# {item.address} {words} on {len(item.members)} numbers (each number is one change)",
+            "update",
+            f'sip_trunk "{item.trunk}" {{',
+            change_lines(shared),
+            [*item.notes, *_numbers_listed(item)],
+            [],
+        )
+    return _Block(
+        _heading(item, mode),
+        item.action,
+        f'{item.kind} "{item.name}" {{',
+        change_lines(item),
+        list(item.notes),
+        list(item.attention),
+    )
+
+
 class _Console(Console):
     def on_broken_pipe(self) -> None:
         # rich would exit 1 ("error"); let the command decide how a closed pipe ends.
@@ -186,24 +236,24 @@ def render_text(
         intro = (
             "telephony will perform the following actions:"
             if mode == "plan"
-            else "Live values differ from the manifest:"
+            else f"Live values differ from the manifest. {DRIFT_ARROWS}"
         )
         console.print(intro + "\n")
-    for change in actionable:
-        style = _STYLE[change.action]
-        console.print(Text("  " + printable(_heading(change, mode)), style="bold"))
-        head = Text(f"  {_SYMBOL[change.action]} ", style=style)
-        head.append(printable(f'{change.kind} "{change.name}" {{'), style="")
+    for entry in review_items(plan):
+        block = _block(entry, mode)
+        console.print(Text("  " + printable(block.heading), style="bold"))
+        head = Text(f"  {_SYMBOL[block.action]} ", style=_STYLE[block.action])
+        head.append(printable(block.opener), style="")
         console.print(head)
-        for warning in change.attention:
+        for warning in block.attention:
             console.print(Text(f"      ! {printable(warning)}", style="bold red"))
-        for sign, text in change_lines(change):
+        for sign, text in block.lines:
             line = Text("      ")
             line.append(sign, style=_STYLE.get({"+": "create", "-": "delete", "~": "update"}.get(sign, "no-op")))
             line.append(" " + printable(text))
             console.print(line)
-        for note in change.notes:
-            console.print(Text(f"      # {printable(note)}", style="dim"))
+        for comment in block.comments:
+            console.print(Text(f"      # {printable(comment)}", style="dim"))
         console.print("    }\n")
     if plan.unmanaged:
         console.print(Text("Unmanaged numbers (not in the manifest; never touched):", style="bold"))
@@ -260,6 +310,7 @@ def plan_json(plan: Plan, *, mode: Mode = "plan", blocked: list[str] | None = No
                 "reason": change.reason_text,
                 "reason_code": change.reason.value,
                 "depends_on": list(change.depends_on),
+                "trunk": plan.number_trunks.get(change.address),  # the grouping key of a shared trunk change
                 "notes": list(change.notes),
                 "attention": list(change.attention),
             }
@@ -321,44 +372,92 @@ def _fence(blocks: list[str]) -> str:
     return "`" * max(3, longest + 1)
 
 
-def render_markdown(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: list[str] | None = None) -> None:
-    rows = []
-    for change in plan.actionable:
-        if change.action in ("create", "delete"):
-            fields = "(new)" if change.action == "create" else "(removed)"
-        else:
-            fields = ", ".join(_code(f.path) for f in change.fields if f.path) or "—"
-        rows.append(
-            {
-                "action": change.action,
-                "symbol": _SYMBOL[change.action],
-                "address": change.address,
-                "fields": fields if change.action not in ("create", "delete") else _cell(fields),
-                "address_code": _code(change.address),
-                "reason": _cell(change.reason_text or ""),
-            }
-        )
+_SHA = re.compile(r"[0-9a-fA-F]{7,64}")
+_URL = re.compile(r"https?://[^\s<>()\[\]`\\]+")
+
+
+def _identity(header: Header) -> str:
+    """`Commit SHA · [CI run](URL)`: a bare SHA (GitHub links it), either left out when not given."""
+    parts = []
+    if header.commit:
+        sha = header.commit
+        parts.append(f"Commit {sha}" if _SHA.fullmatch(sha) else f"Commit {_code(sha)}")
+    if header.run_url:
+        url = header.run_url
+        parts.append(f"[CI run]({url})" if _URL.fullmatch(url) else f"CI run {_code(url)}")
+    return " · ".join(parts)
+
+
+def _markdown_row(item: Item) -> dict[str, str]:
+    if isinstance(item, TrunkGroup):
+        numbers = [_code(change.address) for change in item.members]
+        shown = ", ".join(numbers[:GROUP_NUMBERS_SHOWN])
+        if len(numbers) > GROUP_NUMBERS_SHOWN:
+            shown += f", … and {len(numbers) - GROUP_NUMBERS_SHOWN} more"
+        return {
+            "action": "update",
+            "symbol": _SYMBOL["update"],
+            "address_code": f"{_code(item.address)} on {len(numbers)} numbers: {shown}",
+            "fields": ", ".join(_code(f.path) for f in item.fields),
+            "reason": "one trunk change, shared by these numbers",
+        }
+    change = item
+    if change.action in ("create", "delete"):
+        fields = _cell("(new)" if change.action == "create" else "(removed)")
+    else:
+        fields = ", ".join(_code(f.path) for f in change.fields if f.path) or "—"
+    return {
+        "action": change.action,
+        "symbol": _SYMBOL[change.action],
+        "address_code": _code(change.address),
+        "fields": fields,
+        "reason": _cell(change.reason_text or ""),
+    }
+
+
+def _changes_in(items: list[Item]) -> int:
+    return len({c.address for item in items for c in (item.members if isinstance(item, TrunkGroup) else [item])})
+
+
+def render_markdown(
+    plan: Plan,
+    out: IO[str],
+    *,
+    mode: Mode = "plan",
+    blocked: list[str] | None = None,
+    header: Header | None = None,
+) -> None:
+    """A pull-request comment; its first line is `header`'s marker (docs/pr-comments.md)."""
+    header = header or Header()
+    items = review_items(plan)
+    rows = [_markdown_row(item) for item in items]
     details: list[str] = []
     size = 0
-    for index, change in enumerate(plan.actionable):
-        body = [_heading(change, mode), f'{_SYMBOL[change.action]} {change.kind} "{change.name}" {{']
-        body += [f"{sign}     {text}" for sign, text in change_lines(change)]
-        body += [f"      # {note}" for note in change.notes]
+    for index, item in enumerate(items):
+        block = _block(item, mode)
+        body = [block.heading, f"{_SYMBOL[block.action]} {block.opener}"]
+        body += [f"{sign}     {text}" for sign, text in block.lines]
+        body += [f"      # {comment}" for comment in block.comments]
         body.append("  }")
-        block = "\n".join(printable(line) for line in body)
-        size += len(block)
+        text = "\n".join(printable(line) for line in body)
+        size += len(text)
         if size > MARKDOWN_DETAILS_BUDGET:
-            details.append(f"... {len(plan.actionable) - index} more changes: see `telephony plan` or --format json")
+            details.append(f"... {_changes_in(items[index:])} more changes: see `telephony plan` or --format json")
             break
-        details.append(block)
+        details.append(text)
     out.write(
         _template().render(
-            marker=MARKER,
+            marker=header.marker(mode),
             mode=mode,
+            env=_code(header.env_name),
+            manifest=_code(header.manifest),
+            identity=_identity(header),
+            warnings=[_cell(w) for w in header.warnings],
+            arrows=DRIFT_ARROWS_MARKDOWN if mode == "drift" and plan.has_changes else "",
             summary=summary_line(plan, mode),
             rows=rows[:MARKDOWN_MAX_ROWS],
             hidden_rows=max(0, len(rows) - MARKDOWN_MAX_ROWS),
-            total=len(rows),
+            total=len(plan.actionable),
             details=details,
             unmanaged=plan.unmanaged[:MARKDOWN_MAX_ROWS],
             unmanaged_total=len(plan.unmanaged),
@@ -373,10 +472,19 @@ def render_markdown(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: l
     )
 
 
-def render(plan: Plan, out: IO[str], fmt: str, *, mode: Mode = "plan", blocked: list[str] | None = None) -> None:
+def render(
+    plan: Plan,
+    out: IO[str],
+    fmt: str,
+    *,
+    mode: Mode = "plan",
+    blocked: list[str] | None = None,
+    header: Header | None = None,
+) -> None:
+    """`header` (whose comment this is) is shown by the markdown format only."""
     if fmt == "json":
         render_json(plan, out, mode=mode, blocked=blocked)
     elif fmt == "markdown":
-        render_markdown(plan, out, mode=mode, blocked=blocked)
+        render_markdown(plan, out, mode=mode, blocked=blocked, header=header)
     else:
         render_text(plan, out, mode=mode, blocked=blocked)

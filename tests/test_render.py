@@ -8,10 +8,11 @@ import json
 import pytest
 import yaml
 
+from provisioner.header import Header
 from provisioner.manifest import Manifest
 from provisioner.plan import Plan
 from provisioner.planner import build_plan
-from provisioner.render import MARKER, render, render_text
+from provisioner.render import render, render_text
 from tests.helpers import live_state
 
 AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
@@ -104,7 +105,8 @@ def test_markdown_has_marker_table_and_folded_details() -> None:
     out = io.StringIO()
     render(sample_plan(), out, "markdown", blocked=sample_plan().blocked())
     md = out.getvalue()
-    assert md.splitlines()[0] == MARKER
+    assert md.splitlines()[0] == "<!-- telephony:plan env=default manifest=telephony.yaml -->"
+    assert md.splitlines()[0] == Header().marker("plan")
     assert "| Action | Resource | Changed fields | Reason |" in md
     assert "| `~` update | `phone_number.line` | `label` |" in md
     assert "<details><summary>Details (3 changes)</summary>" in md
@@ -242,3 +244,21 @@ def test_hostile_live_values_are_escaped_in_every_format() -> None:
     assert (before + after).count("</details>") == 1  # outside it, only the template's own
     assert "<code>phnum_`9`</code>" not in markdown  # escaped inside <code>
     assert "<code>phnum_&#x60;9&#x60;</code>" in markdown or "phnum_`9`" not in markdown.split("```")[0]
+
+
+def test_identity_lines_show_only_what_ci_gave_and_never_as_markup() -> None:
+    def markdown(header: Header) -> list[str]:
+        out = io.StringIO()
+        render(sample_plan(), out, "markdown", header=header)
+        return out.getvalue().splitlines()
+
+    bare = markdown(Header())
+    assert not any(line.startswith(("Commit", "[CI run]")) for line in bare)
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    lines = markdown(Header(commit=sha, run_url="https://ci.example.com/r/1"))
+    assert f"Commit {sha} · [CI run](https://ci.example.com/r/1)" in lines
+    # A value that is not a SHA or a plain http(s) URL is shown as code, never as a link or HTML.
+    odd = markdown(Header(commit="<b>x</b>", run_url="javascript:alert(1)"))
+    assert "Commit `<b>x</b>` · CI run `javascript:alert(1)`" in odd
+    hostile = markdown(Header(run_url="https://x.example/a) [y](https://evil.example"))
+    assert "CI run `https://x.example/a) [y](https://evil.example`" in hostile

@@ -33,6 +33,7 @@ from provisioner.exitcodes import ExitCode
 
 if TYPE_CHECKING:
     from provisioner.apply import ApplyReport, StepResult
+    from provisioner.header import Header
     from provisioner.plan import Plan
     from provisioner.session import Context
 
@@ -184,11 +185,21 @@ def start(opts: Common, variables: dict[str, str]) -> Context:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     path = opts.path or Path("telephony.yaml")
     ctx = open_context(path, opts.env, variables, sandbox=opts.sandbox, api_url=opts.api_url)
-    for warning in ctx.warnings:
-        # In the sandbox unset ${VAR}s get dummy values (warned about once, at apply).
-        if not (opts.sandbox and warning.code == "unset-variable"):
-            err(str(warning))
+    for warning in shown_warnings(ctx):
+        err(warning)
     return ctx
+
+
+def shown_warnings(ctx: Context) -> tuple[str, ...]:
+    # In the sandbox unset ${VAR}s get dummy values (warned about once, at apply).
+    return tuple(str(w) for w in ctx.warnings if not (ctx.sandbox and w.code == "unset-variable"))
+
+
+def comment_header(manifest: str, env: str | None, warnings: tuple[str, ...] = ()) -> Header:
+    """Whose markdown comment this is; the CI's commit and run come from the environment, read here."""
+    from provisioner.header import header
+
+    return header(manifest, env, os.environ, warnings)
 
 
 def plan_live(ctx: Context, opts: Common, *, targets: tuple[str, ...] = ()) -> Plan:
@@ -231,7 +242,8 @@ def cmd_plan(opts: Common, targets: tuple[str, ...], out: Path | None, fmt: str,
     plan = plan_live(ctx, opts, targets=targets)
     blocked = plan.blocked()
     to_stdout = out == STDOUT
-    render(plan, sys.stderr if to_stdout else sys.stdout, fmt, blocked=blocked)
+    shown = comment_header(str(ctx.path), opts.env, shown_warnings(ctx))
+    render(plan, sys.stderr if to_stdout else sys.stdout, fmt, blocked=blocked, header=shown)
     if to_stdout:
         sys.stdout.write(dumps(PlanFile(plan, str(ctx.path), opts.env, values)))
     elif out is not None:
@@ -250,8 +262,9 @@ def cmd_plan(opts: Common, targets: tuple[str, ...], out: Path | None, fmt: str,
 def cmd_drift(opts: Common, fmt: str) -> None:
     from provisioner.render import render
 
-    plan = plan_live(start(opts, parse_vars(opts.variables)), opts)
-    render(plan, sys.stdout, fmt, mode="drift")
+    ctx = start(opts, parse_vars(opts.variables))
+    plan = plan_live(ctx, opts)
+    render(plan, sys.stdout, fmt, mode="drift", header=comment_header(str(ctx.path), opts.env, shown_warnings(ctx)))
     if plan.has_changes:
         fail(ExitCode.CHANGES, "")
 
@@ -445,7 +458,8 @@ def cmd_show(planfile: Path, fmt: str) -> None:
     from provisioner.render import render
 
     saved = read(planfile)
-    render(saved.plan, sys.stdout, fmt, blocked=saved.plan.blocked())
+    shown = comment_header(saved.manifest_path, saved.env)  # as recorded by `plan --out`
+    render(saved.plan, sys.stdout, fmt, blocked=saved.plan.blocked(), header=shown)
 
 
 def register(group: click.Group) -> None:

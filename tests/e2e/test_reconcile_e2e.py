@@ -176,7 +176,7 @@ def test_plan_exit_codes_and_formats(cli: Cli) -> None:
     cli.write(FULL)
     markdown = cli("plan", "--format", "markdown")
     assert markdown.returncode == 0
-    assert markdown.stdout.startswith("<!-- telephony-plan -->") and "<details>" in markdown.stdout
+    assert markdown.stdout.startswith("<!-- telephony:plan env=") and "<details>" in markdown.stdout
     as_json = json.loads(cli("plan", "--format", "json").stdout)
     assert as_json["format_version"] == "1.2"
     creates = [c for c in as_json["resource_changes"] if c["change"]["actions"] == ["create"]]
