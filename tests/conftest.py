@@ -77,6 +77,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """The `telephony` group configures logging (provisioner.logsetup) and colour when a test runs
+    the CLI in-process; put them back so later tests see pytest's defaults."""
+    import logging
+
+    from provisioner import colour
+
+    root, own = logging.getLogger(), logging.getLogger("provisioner")
+    handlers, root_level, own_level = list(root.handlers), root.level, own.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(root_level)
+    own.setLevel(own_level)
+    colour.disable(False)
+
+
 @pytest.fixture(scope="session")
 def emulator_server_session() -> Iterator[EmulatorServer]:
     with start_server() as server:
