@@ -16,6 +16,9 @@ thin pytest fixtures around them.
 - `openapi`: validates a response body against the official spec in `tests/data/`
   (`openapi.validate(method, path, status, body)`; raises `jsonschema.ValidationError`).
 
+- `built_wheel` (session): this checkout's wheel, built once per run with `python -m build`
+  (`tests/wheel.py`; also `built_package`, the (sdist, wheel) pair, and `fresh_venv`).
+
 Lanes: a test that uses `emulator_server` or `start_emulator` (a real server process) is marked
 `e2e` here, so `pytest -m "not e2e and not slow"` (the quick lane, under 30 s) leaves it out.
 When `-m` deselects `e2e`, the modules in `E2E_ONLY` are not even collected: building the
@@ -37,6 +40,7 @@ from fastapi import FastAPI
 
 from provisioner.emulator import build_app
 from provisioner.emulator.testing import API_KEY, EmulatorServer, inprocess_client, start_server
+from tests.wheel import built_package, built_wheel, fresh_venv  # noqa: F401  (session fixtures, shared)
 
 __all__ = ["API_KEY", "EmulatorServer", "OpenApiValidator"]
 
