@@ -11,7 +11,7 @@ import traceback
 
 import click
 
-from provisioner import __version__, colour, logsetup
+from provisioner import __version__
 from provisioner.commands import calls as calls_cmd
 from provisioner.commands import checks as checks_cmd
 from provisioner.commands import completion as completion_cmd
@@ -62,6 +62,9 @@ def cli(ctx: click.Context, no_color: bool, log_format: str | None) -> None:
     Validate telephony.yaml, plan the changes against the live workspace, apply them, and
     detect drift. Add --sandbox to any command to run it against the built-in emulator.
     """
+    # Imported here, not at the top: --version exits before this runs and must stay fast.
+    from provisioner import colour, logsetup
+
     colour.disable(no_color)
     ctx.color = colour.forced()  # click's secho in every subcommand; render.make_console asks colour itself
     try:
