@@ -11,7 +11,7 @@ ARG PYTHON_VERSION=3.12
 FROM python:${PYTHON_VERSION}-slim AS build
 WORKDIR /src
 RUN python -m pip install --no-cache-dir --disable-pip-version-check build
-COPY pyproject.toml README.md LICENSE MANIFEST.in ./
+COPY pyproject.toml README.md LICENSE MANIFEST.in CHANGELOG.md ./
 COPY provisioner ./provisioner
 RUN python -m build --wheel --outdir /dist
 
