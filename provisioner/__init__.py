@@ -1,3 +1,3 @@
 """telephony: infrastructure as code for ElevenLabs voice agents on phone systems."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -14,21 +14,63 @@ import click
 from provisioner import __version__
 from provisioner.commands import calls as calls_cmd
 from provisioner.commands import checks as checks_cmd
+from provisioner.commands import completion as completion_cmd
 from provisioner.commands import emulator as emulator_cmd
 from provisioner.commands import importing as importing_cmd
 from provisioner.commands import reconcile as reconcile_cmd
 from provisioner.commands import signals, usage
 from provisioner.commands import validate as validate_cmd
+from provisioner.exitcodes import ExitCode
+
+# Shown under `telephony --help`; `\b` keeps click from re-flowing the tables.
+EPILOG = f"""\b
+Environment:
+  ELEVENLABS_API_KEY   the workspace's API key (never a flag; not needed with --sandbox)
+  ELEVENLABS_BASE_URL  the API base URL (else the manifest's workspace.region)
+  TELEPHONY_LOG        log level debug|info|warning|error[,LOGGER...] (default warning)
+  NO_COLOR=1           no colour (as --no-color); FORCE_COLOR=1 colours even without a terminal
+
+\b
+Exit codes:
+  {ExitCode.OK:d}  ok: valid, no changes, applied
+  {ExitCode.ERROR:d}  error: invalid manifest, bad input, or a failure before any change
+  {ExitCode.CHANGES:d}  changes pending (plan --detailed-exitcode) or drift found (drift)
+  {ExitCode.BLOCKED:d}  blocked by a safety rule (max_deletes, a replace)
+  {ExitCode.PARTIAL:d}  partial: apply made some changes, others failed or were skipped
+  {ExitCode.STALE_PLAN:d}  stale plan file: the manifest, workspace or live state changed since the plan
+  {ExitCode.READBACK_MISMATCH:d}  read-back mismatch: the API did not keep a value it was sent
+"""
 
 
-@click.group(cls=usage.Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=usage.Group,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="telephony")
-def cli() -> None:
+@click.option("--no-color", is_flag=True, help="No colour in the output (as NO_COLOR=1).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Log lines on stderr as text, or as one JSON object per line (else TELEPHONY_LOG_FORMAT).",
+)
+@click.pass_context
+def cli(ctx: click.Context, no_color: bool, log_format: str | None) -> None:
     """Infrastructure as code for ElevenLabs voice agents on phone systems.
 
     Validate telephony.yaml, plan the changes against the live workspace, apply them, and
     detect drift. Add --sandbox to any command to run it against the built-in emulator.
     """
+    # Imported here, not at the top: --version exits before this runs and must stay fast.
+    from provisioner import colour, logsetup
+
+    colour.disable(no_color)
+    ctx.color = colour.forced()  # click's secho in every subcommand; render.make_console asks colour itself
+    try:
+        logsetup.configure(logsetup.log_format(log_format))
+    except logsetup.InvalidSetting as exc:
+        raise usage.UsageFailure(str(exc)) from None
 
 
 validate_cmd.register(cli)
@@ -37,6 +79,7 @@ emulator_cmd.register(cli)
 checks_cmd.register(cli)
 importing_cmd.register(cli)
 calls_cmd.register(cli)
+completion_cmd.register(cli)
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from provisioner import schema_errors, templating, validation
+from provisioner import requires, schema_errors, templating, validation
 from provisioner.diagnostics import Diagnostic, ManifestInvalid, did_you_mean, has_errors, sort
 from provisioner.locate import SourceMap
 from provisioner.manifest import Environment, Manifest
@@ -94,6 +94,7 @@ def load(
 def prepare(path: Path, text: str | None = None) -> Prepared:
     """Stages 1 and 2: read (unless `text` is given) and parse the environments block."""
     text = read(path) if text is None else text
+    requires.check(text, str(path))  # a file pinned to other versions is refused before anything else
     environments, line = _read_environments(text, str(path))
     return Prepared(path, text, environments, line)
 

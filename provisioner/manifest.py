@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 from pydantic_core import PydanticCustomError
 
+from provisioner import requires
+
 Region = Literal["default", "us", "eu", "in", "sg"]
 Transport = Literal["auto", "udp", "tcp", "tls"]
 MediaEncryption = Literal["disabled", "allowed", "required"]
@@ -240,6 +242,7 @@ class Manifest(Model):
     """The whole `telephony.yaml`."""
 
     version: Literal[1] = Field(description="Manifest format version; always 1.")
+    requires: str | None = Field(None, description=requires.DESCRIPTION)
     workspace: Workspace = Field(default_factory=lambda: Workspace(), description="Region and deletion safety.")
     pre_call_webhook: Webhook | None = Field(
         None, description="Workspace pre-call webhook; null clears it; leave the key out to not manage it."
@@ -257,6 +260,18 @@ class Manifest(Model):
         # Literal[1] compares by equality, so 1.0 and true would pass: types are strict here too.
         if type(value) is not int:
             raise PydanticCustomError("literal_error", "Input should be 1", {"expected": "1"})
+        return value
+
+    @field_validator("requires")
+    @classmethod
+    def _specifier(cls, value: str | None) -> str | None:
+        # Whether the running version matches is checked before rendering (provisioner.requires);
+        # here only that the pin is a specifier set, so a typo is reported where it is written.
+        if value is not None:
+            try:
+                requires.specifier(value)
+            except ValueError as exc:
+                raise PydanticCustomError("requires", str(exc)) from None
         return value
 
     def declares(self, key: str) -> bool:

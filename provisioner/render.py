@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -18,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from rich.console import Console
 from rich.text import Text
 
+from provisioner import colour
 from provisioner.changes import Change
 from provisioner.grouping import Item, TrunkGroup, review_items
 from provisioner.header import Header
@@ -216,9 +216,9 @@ class _Console(Console):
 
 
 def make_console(out: IO[str], *, color: bool | None = None) -> Console:
-    """Colours unless NO_COLOR is set or the stream is not a terminal (rich checks both)."""
+    """Colours as `provisioner.colour` decides (--no-color, NO_COLOR, FORCE_COLOR, a terminal)."""
     if color is None:
-        color = out.isatty() and "NO_COLOR" not in os.environ
+        color = colour.enabled(out)
     return _Console(file=out, force_terminal=color, no_color=not color, highlight=False, soft_wrap=True, width=200)
 
 

@@ -16,6 +16,9 @@ thin pytest fixtures around them.
 - `openapi`: validates a response body against the official spec in `tests/data/`
   (`openapi.validate(method, path, status, body)`; raises `jsonschema.ValidationError`).
 
+- `built_wheel` (session): this checkout's wheel, built once per run with `python -m build`
+  (`tests/wheel.py`; also `built_package`, the (sdist, wheel) pair, and `fresh_venv`).
+
 Lanes: a test that uses `emulator_server` or `start_emulator` (a real server process) is marked
 `e2e` here, so `pytest -m "not e2e and not slow"` (the quick lane, under 30 s) leaves it out.
 When `-m` deselects `e2e`, the modules in `E2E_ONLY` are not even collected: building the
@@ -37,6 +40,7 @@ from fastapi import FastAPI
 
 from provisioner.emulator import build_app
 from provisioner.emulator.testing import API_KEY, EmulatorServer, inprocess_client, start_server
+from tests.wheel import built_package, built_wheel, fresh_venv  # noqa: F401  (session fixtures, shared)
 
 __all__ = ["API_KEY", "EmulatorServer", "OpenApiValidator"]
 
@@ -75,6 +79,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if REAL_SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """The `telephony` group configures logging (provisioner.logsetup) and colour when a test runs
+    the CLI in-process; put them back so later tests see pytest's defaults."""
+    import logging
+
+    from provisioner import colour
+
+    root, own = logging.getLogger(), logging.getLogger("provisioner")
+    handlers, root_level, own_level = list(root.handlers), root.level, own.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(root_level)
+    own.setLevel(own_level)
+    colour.disable(False)
 
 
 @pytest.fixture(scope="session")

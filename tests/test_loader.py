@@ -155,7 +155,7 @@ def test_unknown_top_level_key_lists_the_keys(tmp_path: Path) -> None:
     path = write(tmp_path, "version: 1\nzzz: 1\n")
     assert errors(path) == [
         f"{path}:2:1: error: unknown key 'zzz'; expected one of: "
-        "version, workspace, pre_call_webhook, agents, sip_trunks, phone_numbers, environments"
+        "version, requires, workspace, pre_call_webhook, agents, sip_trunks, phone_numbers, environments"
     ]
 
 

@@ -86,12 +86,12 @@ def _with_client(opts: Connection, body: Callable[[ElevenLabsClient], Any]) -> A
     --sandbox, the URL comes from --api-url or ELEVENLABS_BASE_URL (else the default region)."""
     if opts.path is not None or opts.sandbox or Path("telephony.yaml").exists():
         return _with_manifest(opts, lambda _manifest, client: body(client))
-    import logging
-
+    from provisioner import logsetup
     from provisioner.api.client import ElevenLabsClient
     from provisioner.workspace import resolve_target, retry_policy
 
-    logging.basicConfig(level=logging.DEBUG if opts.verbose else logging.WARNING)
+    if opts.verbose:
+        logsetup.verbose()
     target = resolve_target(opts.api_url, "default")
 
     async def run() -> Any:

@@ -113,7 +113,7 @@ def handled(func: Callable[..., None]) -> Callable[..., None]:
         except Exception as exc:
             # A bug, not a user error; still one line: a traceback in CI output helps nobody reviewing a plan.
             logging.getLogger(__name__).debug("internal error", exc_info=True)
-            if logging.getLogger().isEnabledFor(logging.DEBUG):
+            if logging.getLogger("provisioner").isEnabledFor(logging.DEBUG):
                 traceback.print_exc()
             err(f"Error: internal error ({type(exc).__name__}): {exc} (run with -v for the traceback)")
             sys.exit(int(ExitCode.ERROR))
@@ -178,11 +178,10 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 def start(opts: Common, variables: dict[str, str]) -> Context:
     from provisioner.session import open_context
 
-    logging.basicConfig(
-        level=logging.DEBUG if opts.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if opts.verbose:  # the handler, format and TELEPHONY_LOG level: set by the group (provisioner.logsetup)
+        from provisioner import logsetup
+
+        logsetup.verbose()
     path = opts.path or Path("telephony.yaml")
     ctx = open_context(path, opts.env, variables, sandbox=opts.sandbox, api_url=opts.api_url)
     for warning in shown_warnings(ctx):

@@ -42,6 +42,11 @@ class Command(click.Command):
         except click.UsageError as exc:
             raise _one_line(ctx, exc) from exc
 
+    def get_short_help_str(self, limit: int = 45) -> str:
+        # click cuts the summary in a group's command list at 45 characters ("...");
+        # the whole first sentence is shown instead, wrapped by the help formatter.
+        return super().get_short_help_str(limit=1000)
+
 
 class Group(Command, click.Group):
     """The same for a group (an unknown command name), and its commands by default."""
