@@ -48,6 +48,12 @@ CODES: tuple[Code, ...] = (
         "not UTF-8 text: UTF-16 or UTF-32 text is named as such, a file with NUL bytes as binary",
     ),
     Code("empty", "read", ERROR, "the file (or its top-level mapping) is empty; a manifest starts with `version: 1`"),
+    Code(
+        "requires",
+        "read",
+        ERROR,
+        "the running telephony version is outside the manifest's `requires:` range (the message says what to install)",
+    ),
     Code("yaml-syntax", "read", ERROR, "invalid YAML, including several documents in one file"),
     Code("yaml-tab", "read", ERROR, "a tab in indentation (YAML indents with spaces)"),
     Code("yaml-depth", "read", ERROR, "nesting deeper than the reader accepts"),
