@@ -253,12 +253,13 @@ def _place(text: str, entries: list[_Entry]) -> _Placed:
     items += [(n, "") for n in _blank_lines(text, comments)]
     items.sort(key=lambda item: item[0])
     placed = _Placed()
+    leading: list[str] = []
     lines = [e.line for e in entries]
     for line, item in items:
         if isinstance(item, _Comment) and item.end_of_line:
             owner = _last_at_or_before(entries, line)
-            if owner is None:
-                placed.header.append(item.text)
+            if owner is None:  # on a `---` line
+                leading.append(item.text)
                 continue
             old = placed.end_of_line.get(owner.path)
             joined = f"{old[0]} {item.text}" if old else item.text
@@ -269,9 +270,15 @@ def _place(text: str, entries: list[_Entry]) -> _Placed:
         if following is None:
             placed.trailer.append(content)
         elif following is entries[0]:
-            placed.header.append(content)
+            leading.append(content)
         else:
             placed.before.setdefault(following.path, []).append(content)
+    # Above the first entry: the file's header stays at the top, whichever key comes first; the
+    # comments after its last blank line are about the first entry and move with it.
+    split = max((i for i, content in enumerate(leading) if not content), default=len(leading))
+    placed.header = leading[:split]
+    if leading[split:]:
+        placed.before[entries[0].path] = leading[split:]
     return placed
 
 

@@ -45,7 +45,7 @@ def fmt(check: bool, files: tuple[Path, ...]) -> None:
             continue
         if has_jinja_blocks(text):
             click.echo(
-                f"{path}: left unchanged: it has {{% %}} blocks, which only the template renderer reads", err=True
+                f"{path}: left unchanged: {{% %}} blocks make it a template, not YAML (see docs/editors.md)", err=True
             )
             continue
         try:
