@@ -37,6 +37,7 @@ import yaml
 from pydantic import BaseModel
 
 from provisioner.manifest import Manifest
+from provisioner.templating import comment_start
 from provisioner.yamlsource import MarkedDict, MarkedList, YamlError
 from provisioner.yamlsource import parse as parse_checked
 
@@ -56,8 +57,15 @@ class FormatError(Exception):
 
 
 def has_jinja_blocks(text: str) -> bool:
-    """`{% %}` blocks make the file a template, not YAML: fmt leaves such files alone."""
-    return bool(_JINJA_BLOCK.search(text))
+    """`{% %}` blocks make the file a template, not YAML: fmt leaves such files alone.
+
+    One in a YAML comment does not count: the renderer leaves comments alone too.
+    """
+    for line in text.split("\n"):
+        start = comment_start(line)
+        if _JINJA_BLOCK.search(line if start is None else line[:start]):
+            return True
+    return False
 
 
 def format_text(text: str) -> str:

@@ -67,6 +67,13 @@ def _reverse_top_level(text: str) -> str:
     return "".join(lines[: starts[0]]) + "".join(line for chunk in reversed(chunks) for line in chunk)
 
 
+def test_jinja_blocks_are_found_outside_comments_only() -> None:
+    assert has_jinja_blocks("version: 1\n{% for n in vars.lines %}\n{% endfor %}\n")
+    assert has_jinja_blocks("version: 1\nlabel: x {% if true %}y{% endif %}\n")
+    assert not has_jinja_blocks("version: 1  # a {% for %} here is only a comment\n# {% raw %}\n")
+    assert not has_jinja_blocks("version: 1\nprune: ${{ vars.prune }}\n")
+
+
 def test_keys_follow_the_model_order_and_unknown_keys_come_last() -> None:
     text = (
         "phone_numbers:\n"
