@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from provisioner.errors import ManifestError
 from provisioner.manifest import Manifest
 from provisioner.templating import comment_start
 from provisioner.yamlsource import MarkedDict, MarkedList, YamlError
@@ -46,7 +47,7 @@ _JINJA_BLOCK = re.compile(r"\{%")
 Path_ = tuple[Any, ...]  # keys and sequence indexes from the document root
 
 
-class FormatError(Exception):
+class FormatError(ManifestError):
     """The text cannot be formatted: one located problem (1-based line and column)."""
 
     def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
@@ -73,6 +74,8 @@ def format_text(text: str) -> str:
     text = text.replace("\r\n", "\n").lstrip("\ufeff")
     original, source = _checked_data(text)
     first, fixed = _format_once(text, source)
+    if first == text:  # already canonical (a fixed point by definition): the common case
+        return text
     # The canonical form must be a fixed point. Placement of a comment next to a reordered entry
     # can settle one pass later (a comment above the first key of a list item); a third pass that
     # still changes is a bug, reported rather than written.

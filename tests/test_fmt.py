@@ -44,7 +44,7 @@ def test_the_repository_manifests_are_formatted(path: Path) -> None:
     if has_jinja_blocks(text):
         assert path.name == "environments.yaml"  # the one example with {% for %}: fmt leaves it alone
         return
-    assert check(text) == text, f"run: telephony fmt {path.relative_to(ROOT)}"
+    assert format_text(text) == text, f"run: telephony fmt {path.relative_to(ROOT)}"
 
 
 @pytest.mark.slow
