@@ -23,6 +23,7 @@ time does not grow.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import io
 import re
@@ -42,9 +43,13 @@ from provisioner.templating import comment_start
 from provisioner.yamlsource import MarkedDict, MarkedList, YamlError
 from provisioner.yamlsource import parse as parse_checked
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _JINJA_BLOCK = re.compile(r"\{%")
 Path_ = tuple[Any, ...]  # keys and sequence indexes from the document root
+# An entry as (id of its mapping or sequence, key or index): unlike a path, it stays the same when
+# an anchored collection is written somewhere else (its first use after reordering).
+Slot = tuple[int, Any]
 
 
 class FormatError(ManifestError):
@@ -214,28 +219,50 @@ def _blank_lines(text: str, comments: list[_Comment]) -> set[int]:
 
 @dataclass
 class _Entry:
-    path: Path_
+    """A key of a block mapping or an item of a block sequence."""
+
+    slot: Slot
     line: int  # 0-based
     column: int
     value: Any
 
 
-def _entries(node: Any, path: Path_ = ()) -> Iterator[_Entry]:
+def _entries(node: Any, written: yaml.Node | None = None) -> Iterator[_Entry]:
+    """The entries of `node` (ruamel data) in document order, with their positions.
+
+    Positions come from ruamel's own marks, or, for data that was just dumped, from `written`:
+    the dump composed by libyaml (much faster than a second ruamel load), walked in step.
+    """
+    yield from _walk(node, written, set())
+
+
+def _walk(node: Any, written: yaml.Node | None, seen: set[int]) -> Iterator[_Entry]:
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-    if not _is_block(node):
-        return
+    if not _is_block(node) or id(node) in seen:
+        return  # an alias repeats its anchor's entries; they are listed where the anchor is
+    seen.add(id(node))
     if isinstance(node, CommentedMap):
-        for key, value in _own_items(node):
-            line, column = node.lc.key(key)
-            yield _Entry((*path, key), line, column, value)
-            yield from _entries(value, (*path, key))
+        pairs = [p for p in written.value if p[0].tag != _MERGE_TAG] if written is not None else None
+        for index, (key, value) in enumerate(_own_items(node)):
+            child = None
+            if pairs is not None:
+                key_node, child = pairs[index]
+                line, column = key_node.start_mark.line, key_node.start_mark.column
+            else:
+                line, column = node.lc.key(key)
+            yield _Entry((id(node), key), line, column, value)
+            yield from _walk(value, child, seen)
     elif isinstance(node, CommentedSeq):
         for index, value in enumerate(node):
-            line, column = node.lc.item(index)
-            # lc gives the item's content; its '-' is two columns left (indent offset 2).
-            yield _Entry((*path, index), line, max(column - 2, 0), value)
-            yield from _entries(value, (*path, index))
+            child = written.value[index] if written is not None else None
+            if child is not None:
+                line, column = child.start_mark.line, child.start_mark.column
+            else:
+                line, column = node.lc.item(index)
+            # Both give the item's content; its '-' is two columns left (indent offset 2).
+            yield _Entry((id(node), index), line, max(column - 2, 0), value)
+            yield from _walk(value, child, seen)
 
 
 def _is_block(node: Any) -> bool:
@@ -252,8 +279,8 @@ def _own_items(node: Any) -> list[tuple[Any, Any]]:
 @dataclass
 class _Placed:
     header: list[str] = field(default_factory=list)  # comment lines and "" (blank) above the first entry
-    before: dict[Path_, list[str]] = field(default_factory=dict)
-    end_of_line: dict[Path_, tuple[str, int]] = field(default_factory=dict)  # text, original column
+    before: dict[Slot, list[str]] = field(default_factory=dict)
+    end_of_line: dict[Slot, tuple[str, int]] = field(default_factory=dict)  # text, original column
     trailer: list[str] = field(default_factory=list)
 
 
@@ -268,38 +295,31 @@ def _place(text: str, entries: list[_Entry]) -> _Placed:
     lines = [e.line for e in entries]
     for line, item in items:
         if isinstance(item, _Comment) and item.end_of_line:
-            owner = _last_at_or_before(entries, line)
+            at_or_before = bisect.bisect_right(lines, line)
+            owner = entries[at_or_before - 1] if at_or_before else None
             if owner is None:  # on a `---` line
                 leading.append(item.text)
                 continue
-            old = placed.end_of_line.get(owner.path)
+            old = placed.end_of_line.get(owner.slot)
             joined = f"{old[0]} {item.text}" if old else item.text
-            placed.end_of_line[owner.path] = (joined, old[1] if old else item.column)
+            placed.end_of_line[owner.slot] = (joined, old[1] if old else item.column)
             continue
         content = item.text if isinstance(item, _Comment) else ""
-        following = next((e for e, at in zip(entries, lines, strict=True) if at > line), None)
+        after = bisect.bisect_right(lines, line)
+        following = entries[after] if after < len(entries) else None
         if following is None:
             placed.trailer.append(content)
         elif following is entries[0]:
             leading.append(content)
         else:
-            placed.before.setdefault(following.path, []).append(content)
+            placed.before.setdefault(following.slot, []).append(content)
     # Above the first entry: the file's header stays at the top, whichever key comes first; the
     # comments after its last blank line are about the first entry and move with it.
     split = max((i for i, content in enumerate(leading) if not content), default=len(leading))
     placed.header = leading[:split]
     if leading[split:]:
-        placed.before[entries[0].path] = leading[split:]
+        placed.before[entries[0].slot] = leading[split:]
     return placed
-
-
-def _last_at_or_before(entries: list[_Entry], line: int) -> _Entry | None:
-    owner = None
-    for entry in entries:
-        if entry.line > line:
-            break
-        owner = entry
-    return owner
 
 
 # -- canonical order and quoting ------------------------------------------------------------------
@@ -420,7 +440,8 @@ def _format_once(text: str, source: Any) -> tuple[str, dict[Path_, str]]:
     _strip_comments(data)
     stream = io.StringIO()
     _yaml().dump(data, stream)
-    return _with_comments(stream.getvalue(), placed), fixed
+    dense = stream.getvalue()
+    return _with_comments(dense, list(_entries(data, yaml.compose(dense, Loader=_Scanner))), placed), fixed
 
 
 def _strip_comments(node: Any) -> None:
@@ -435,12 +456,11 @@ def _strip_comments(node: Any) -> None:
             _strip_comments(value)
 
 
-def _with_comments(dense: str, placed: _Placed) -> str:
+def _with_comments(dense: str, entries: list[_Entry], placed: _Placed) -> str:
     """Put the comments and blank lines back into `dense` (the dump, which has none)."""
     from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
     lines = dense.rstrip("\n").split("\n")
-    entries = list(_entries(_load(dense)))
     before: dict[int, list[str]] = {}
     first_column: dict[int, int] = {}
     end_of_line: dict[int, tuple[str, int]] = {}
@@ -448,15 +468,19 @@ def _with_comments(dense: str, placed: _Placed) -> str:
         first_column.setdefault(entry.line, entry.column)
         # Above an entry, at the column of the line's first entry ("- to:" is one line, two entries).
         indent = " " * first_column[entry.line]
-        for content in placed.before.get(entry.path, []):
+        for content in placed.before.get(entry.slot, []):
             before.setdefault(entry.line, []).append(indent + content if content else "")
-        if entry.path in placed.end_of_line:
+        if entry.slot in placed.end_of_line:
             header_line = _is_block(entry.value) or isinstance(entry.value, LiteralScalarString | FoldedScalarString)
             if header_line:
                 target = entry.line
             else:  # the last line of the value: just above the next entry
                 target = (entries[index + 1].line if index + 1 < len(entries) else len(lines)) - 1
-            end_of_line[target] = placed.end_of_line[entry.path]
+            comment, column = placed.end_of_line[entry.slot]
+            if target in end_of_line:  # two entries end on one line: keep both comments
+                comment = f"{end_of_line[target][0]} {comment}"
+                column = end_of_line[target][1]
+            end_of_line[target] = (comment, column)
     out = _blocks(placed.header)
     for number, line in enumerate(lines):
         out += _blocks(before.get(number, []))

@@ -156,6 +156,10 @@ TRICKY = {
         "phone_numbers:\n  a:\n    label: &l Main\n    number: '+14155550100'\nversion: 1\nx-copy: *l\n",
         "label: &l Main",
     ),
+    "anchored block moved after its alias, comments inside": (
+        "x-shared: &t\n  # about outbound\n  outbound:\n    address: h  # host\nversion: 1\nsip_trunks:\n  b: *t\n",
+        "  b: &t\n    # about outbound\n    outbound:\n      address: h  # host\n",
+    ),
     "merge key": ("base: &b\n  label: L\nphone_numbers:\n  a:\n    <<: *b\n    number: '+14155550100'\n", "<<:"),
     "literal and folded blocks, comment after": (
         "version: 1\nagents:\n  a:\n    transfers:\n      - condition: |\n          line one\n\n"
