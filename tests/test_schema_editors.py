@@ -149,3 +149,15 @@ def test_init_writes_a_modeline_that_works_outside_this_repository(tmp_path: Pat
     written = (tmp_path / "telephony.yaml").read_text()
     assert written.splitlines()[0] == MODELINE
     assert "./schemas/" not in written
+
+
+def test_the_documented_value_template_manifest_is_valid_checkable_and_formatted(tmp_path: Path) -> None:
+    from provisioner.diagnostics import has_errors
+    from provisioner.library import validate
+
+    page = (ROOT / "docs" / "editors.md").read_text()
+    [snippet] = [b for b in re.findall(r"```yaml\n(.*?)```", page, re.S) if "environments:" in b]
+    assert errors(yaml.safe_load(snippet)) == []
+    assert format_text(snippet) == snippet
+    (tmp_path / "telephony.yaml").write_text(snippet)
+    assert not has_errors(validate(str(tmp_path / "telephony.yaml")))  # each environment
