@@ -16,6 +16,7 @@ from provisioner.commands import calls as calls_cmd
 from provisioner.commands import checks as checks_cmd
 from provisioner.commands import completion as completion_cmd
 from provisioner.commands import emulator as emulator_cmd
+from provisioner.commands import fmt as fmt_cmd
 from provisioner.commands import importing as importing_cmd
 from provisioner.commands import reconcile as reconcile_cmd
 from provisioner.commands import signals, usage
@@ -80,6 +81,7 @@ checks_cmd.register(cli)
 importing_cmd.register(cli)
 calls_cmd.register(cli)
 completion_cmd.register(cli)
+fmt_cmd.register(cli)
 
 
 def main() -> None:

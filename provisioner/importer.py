@@ -23,6 +23,7 @@ import yaml
 
 from provisioner.api.live import ImportedAgent, LiveNumber, Snapshot
 from provisioner.manifest import Manifest
+from provisioner.schema_url import MODELINE
 from provisioner.state import (
     WORKSPACE_SCOPE,
     CredentialsState,
@@ -37,7 +38,7 @@ from provisioner.state import (
     secret_name,
 )
 
-SCHEMA_MODELINE = "# yaml-language-server: $schema=./schemas/telephony.schema.json"
+SCHEMA_MODELINE = MODELINE  # the published schema: an adopter's repo has no schemas/ folder
 PROVIDERS = ("twilio", "sip_trunk")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from provisioner import requires
@@ -25,6 +25,11 @@ MediaEncryption = Literal["disabled", "allowed", "required"]
 Codec = Literal["G722/8000", "PCMU/8000", "PCMA/8000"]
 TransferType = Literal["conference", "sip_refer", "blind"]
 DynamicValue = str | int | float | bool
+
+# An E.164 number. The pattern and example are for editors only (the JSON Schema): the rule itself
+# is provisioner.grammar.E164, checked with a located message by provisioner.validation.
+E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+E164Number = Annotated[str, WithJsonSchema({"type": "string", "pattern": E164_PATTERN, "examples": ["+14155550100"]})]
 
 # Conversation fields a pre-call webhook may override (their API paths: provisioner.api.codec.OVERRIDE_PATHS).
 OverrideName = Literal[
@@ -117,7 +122,9 @@ class InboundTrunk(Model):
     """Calls from the PBX or carrier to ElevenLabs."""
 
     allowed_addresses: list[str] = Field(default_factory=list, description="IPs or CIDR blocks (the ACL).")
-    allowed_numbers: list[str] | None = Field(None, description="Caller numbers allowed to use the trunk.")
+    allowed_numbers: list[E164Number] | None = Field(
+        None, description="Caller numbers (E.164) allowed to use the trunk."
+    )
     media_encryption: MediaEncryption = Field("allowed", description="SRTP policy for the audio.")
     credentials: Credentials | None = Field(None, description="Digest auth the PBX must use.")
     remote_domains: list[str] | None = Field(None, description="Domains that validate remote TLS certificates.")
@@ -148,7 +155,10 @@ class Uui(Model):
 class TransferRule(Model):
     """When and where an agent transfers a call to a human."""
 
-    to: str = Field(description='E.164 number, "sip:..." URI, or "{{var}}" / "sip:{{var}}" dynamic variable.')
+    to: str = Field(
+        description='E.164 number, "sip:..." URI, or "{{var}}" / "sip:{{var}}" dynamic variable.',
+        examples=["+14155550199", "sip:desk@pbx.example.com", "{{agent_desk}}"],
+    )
     type: TransferType = Field(
         "conference", description="conference (default); sip_refer: SIP trunk calls only; blind: Twilio calls only."
     )
@@ -208,7 +218,7 @@ class TwilioCredentials(Model):
 class NumberBase(Model):
     """What every phone number has."""
 
-    number: str = Field(description="E.164, e.g. +14155550100. The number's identity.")
+    number: E164Number = Field(description="E.164, e.g. +14155550100. The number's identity.")
     label: str = Field(min_length=1, description="Name shown in the ElevenLabs dashboard.")
     agent: str | None = Field(None, description="Alias of an agent under `agents:`; null unassigns.")
 
@@ -216,14 +226,14 @@ class NumberBase(Model):
 class TwilioNumber(NumberBase):
     """A number imported from Twilio."""
 
-    provider: Literal["twilio"]
+    provider: Literal["twilio"] = Field(description="twilio: a number imported from a Twilio account.")
     twilio: TwilioCredentials = Field(description="The Twilio account (or API key) that owns the number.")
 
 
 class SipTrunkNumber(NumberBase):
     """A number reached over a SIP trunk."""
 
-    provider: Literal["sip_trunk"]
+    provider: Literal["sip_trunk"] = Field(description="sip_trunk: a number reached over a SIP trunk.")
     sip_trunk: str = Field(description="Name of a trunk under `sip_trunks:`.")
 
 

@@ -16,11 +16,14 @@ import click
 from provisioner.commands import usage
 from provisioner.commands.reconcile import _run, err, fail, handled
 from provisioner.exitcodes import ExitCode
+from provisioner.schema_url import MODELINE
 
 STDOUT = Path("-")
 GITIGNORE_ENTRIES = (".telephony/", "*.tfplan", "*.plan")
-EXAMPLE = """\
-# yaml-language-server: $schema=./schemas/telephony.schema.json
+# The modeline names the published schema of this version (docs/editors.md): it works in any repo.
+EXAMPLE = (
+    MODELINE
+    + """
 #
 # The telephony of one ElevenLabs workspace, as code. `telephony validate` checks this file
 # offline; `telephony plan` shows what `telephony apply` would change. Set the ${VAR}s (here
@@ -40,12 +43,13 @@ phone_numbers:
   support-line:
     number: "+14155550100"
     label: Customer Support Line
+    agent: support
     provider: twilio
     twilio:
       account_sid: "${TWILIO_ACCOUNT_SID}"
       auth_token: "${TWILIO_AUTH_TOKEN}"
-    agent: support
 """
+)
 
 
 def write_atomically(path: Path, text: str) -> None:
