@@ -31,7 +31,7 @@ def file_option(
     *,
     default: Path | str | None = None,
     help: str = "The manifest (default telephony.yaml).",
-    type: click.ParamType | Any = None,
+    type: Any = None,
     hint: str = "",
 ) -> Callable[[F], F]:
     """`-f/--file` (parameter `path`): one manifest; repeating it is an error, never an override."""
