@@ -378,3 +378,14 @@ def test_a_repeated_f_is_an_error_not_an_override(command: str, tmp_path: Path) 
     assert "'-f' / '--file': given 2 times (a.yaml, b.yaml); name one manifest" in alone.output
     assert alone.output.count("\n") == 1
     assert not (tmp_path / "a.yaml").exists()  # init wrote nothing
+
+
+def test_ignore_unset_lets_a_job_without_secrets_run_strict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "telephony.yaml").write_text((ROOT / "examples" / "twilio-minimal.yaml").read_text())
+    (tmp_path / "bad.yaml").write_text(INVALID)
+    assert _invoke("validate", "--strict", cwd=tmp_path)[0] == 1
+    assert _invoke("validate", "--strict", "--ignore-unset", cwd=tmp_path) == (0, "valid: 0 errors, 0 warnings\n")
+    # Only the unset-variable warnings go: every other problem still fails the job.
+    assert _invoke("validate", "--strict", "--ignore-unset", "bad.yaml", cwd=tmp_path)[0] == 1
