@@ -80,6 +80,7 @@ if [ ${#missing[@]} -gt 0 ]; then
       "${TELEPHONY_SECRETS_ENV:+ of the ${TELEPHONY_SECRETS_ENV} environment}"
   } >>"$body"
 fi
+cat "$body"  # the job log has it too (a fork's GitLab job may have no token to post it)
 forge_upsert_comment "$request" "$body"
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat "$body" >>"$GITHUB_STEP_SUMMARY"; fi
 
