@@ -75,7 +75,7 @@ fi
 if [ ${#missing[@]} -gt 0 ]; then
   {
     printf '\n> **Missing CI secrets.** Apply needs'
-    printf ' `%s`' "${missing[@]}"
+    printf ' \x60%s\x60' "${missing[@]}"  # `NAME`: a code span
     printf ', which the CI secrets%s do not hold. Add them before merging.\n' \
       "${TELEPHONY_SECRETS_ENV:+ of the ${TELEPHONY_SECRETS_ENV} environment}"
   } >>"$body"
