@@ -254,3 +254,26 @@ def test_drift_issue_exit_codes(tmp_path: Path, code: int, fails: bool, issue: b
     result, state = _run_script(tmp_path, "drift-issue.sh", code)
     assert (result.returncode != 0) == fails, result.stderr
     assert bool(state.get("issues")) == issue
+
+
+# -- pre-commit -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_pre_commit_hook_validates_each_file_it_is_given(tmp_path: Path) -> None:
+    from tests.helpers import cli_env, run_cli
+
+    [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    command, *args = shlex.split(hook["entry"])
+    assert command == "telephony"
+    pattern = re.compile(hook["files"])
+    names = ["telephony.yaml", "envs/telephony.staging.yaml", "other.yaml", ".github/workflows/telephony-plan.yml"]
+    assert [bool(pattern.search(n)) for n in names] == [True, True, False, False]
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "telephony.yaml").write_text("version: 1\nagents: {s: {id: agent_1}}\n")
+    (tmp_path / "envs" / "telephony.staging.yaml").write_text("version: 1\nagents: {s: {id: 3}}\n")
+    ok = run_cli(*args, "telephony.yaml", cwd=tmp_path, env=cli_env(minimal=True))
+    assert ok.returncode == 0, ok.stdout
+    both = run_cli(*args, "telephony.yaml", "envs/telephony.staging.yaml", cwd=tmp_path, env=cli_env(minimal=True))
+    assert both.returncode == 1
+    assert "envs/telephony.staging.yaml:1:" not in both.stdout and "envs/telephony.staging.yaml:2:" in both.stdout
