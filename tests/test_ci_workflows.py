@@ -147,6 +147,7 @@ def test_the_pipe_check_is_not_a_tautology() -> None:
     assert "pipefail" not in _SHELLS[None]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(SCRIPTS.glob("*.sh")), ids=lambda p: p.name)
 def test_scripts_parse_and_pass_shellcheck(script: Path) -> None:
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
