@@ -66,8 +66,8 @@ cp "$out/plan.md" "$body"
 if [ "$mode" = sandbox ]; then
   cat >>"$body" <<'NOTE'
 
-> **Sandbox plan.** This request comes from a fork, so its job has no API key: the plan above ran
-> against the built-in sandbox (an empty emulated workspace), not the live one. The live plan
+> **Sandbox plan.** This job has no API key (a fork's request gets no secrets), so the plan above
+> ran against the built-in sandbox (an empty emulated workspace), not the live one. The live plan
 > runs after a maintainer approves it (the `telephony-fork-plan` environment), and only a live
 > plan can be applied on merge.
 NOTE
