@@ -85,13 +85,13 @@ class Repo:
         self.runner.contexts["github"] = {**self.runner.contexts["github"], **github}
         return self.runner.run_job(CI / workflow, job)
 
-    def pull_request(self, *, fork: bool = False) -> JobResult:
+    def pull_request(self, *, fork: bool = False, workflow: str = "plan-on-pr.yml") -> JobResult:
         head_repo = "someone/phones" if fork else REPO
         event = {"pull_request": {"number": PR, "head": {"sha": HEAD, "repo": {"full_name": head_repo}}}}
-        return self.job("plan-on-pr.yml", "plan", event_name="pull_request", event=event)
+        return self.job(workflow, "plan", event_name="pull_request", event=event)
 
-    def merge(self) -> JobResult:
-        return self.job("apply-on-merge.yml", "apply", event_name="push", sha=MERGED, event={})
+    def merge(self, workflow: str = "apply-on-merge.yml") -> JobResult:
+        return self.job(workflow, "apply", event_name="push", sha=MERGED, event={})
 
     def drift(self) -> JobResult:
         return self.job("drift-nightly.yml", "drift", event_name="schedule", event={})
@@ -186,14 +186,18 @@ def test_a_pull_request_plan_is_commented_once_and_the_merge_applies_it(repo: Re
 
 
 def test_a_dashboard_edit_after_review_stops_the_merge_and_a_fresh_plan_is_commented(repo: Repo) -> None:
+    # Through the composite action (examples/ci/with-action.yml): the same scripts, other wiring.
     assert repo.telephony("apply", "--auto-approve").returncode == 0  # what main held before
     (repo.path / "telephony.yaml").write_text(CHANGED)
-    assert repo.pull_request().success
+    planned = repo.pull_request(workflow="with-action.yml")
+    assert planned.success, planned.log
+    assert (repo.forge / "pipx.log").read_text() == "install --force telephony[sandbox]==0.2.0\n"
+    assert [a["name"] for a in repo.state()["artifacts"]] == [f"telephony-plan-{PR}-{HEAD}"]
     repo.dashboard_edit("+14155550101", "Edited in the dashboard")
 
-    merged = repo.merge()
+    merged = repo.merge(workflow="with-action.yml")
     assert not merged.success
-    assert merged.steps[-1].code == 5, merged.log
+    assert [s.code for s in merged.steps if s.outcome == "failure"] == [5], merged.log
     assert repo.numbers()["+14155550101"]["label"] == "Edited in the dashboard"  # nothing applied
     reviewed, fresh = repo.comments()
     assert fresh.startswith("**telephony apply refused the reviewed plan")
