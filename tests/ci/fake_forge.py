@@ -246,11 +246,11 @@ def glab(state: dict[str, Any], args: list[str]) -> str:
             method, endpoint, body, jq = parse_api(rest)
             answer = glab_api(state, method, endpoint, body)
             return answer if isinstance(answer, str) else jq_filter(answer, jq)
-        case ["variable", "list", "--output", "json"]:
+        case ["variable", "list", "--output", "json", "--per-page", _]:
             scoped = state.get("secrets", {})
-            return jq_filter(
-                [{"key": n, "environment_scope": e or "*"} for e, names in scoped.items() for n in names], None
-            )
+            variables = [{"key": n, "environment_scope": e or "*"} for e, names in scoped.items() for n in names]
+            # As glab 1.82 does (gitlab-org/cli#8127): text lines before the JSON.
+            return "Listing variables for the project:\n\n" + jq_filter(variables, None)
     raise Unsupported(" ".join(args))
 
 

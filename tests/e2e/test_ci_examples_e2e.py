@@ -292,7 +292,9 @@ def test_gitlab_merge_request_note_then_the_merge_applies_that_plan(repo: Repo) 
     assert planned.success, planned.log
     [note] = repo.comments()
     assert "2 to add" in note
-    assert ["glab", "variable", "list", "--output", "json"] in repo.calls() or not _plan_lists_secrets()
+    assert ["glab", "variable", "list", "--output", "json", "--per-page", "100"] in repo.calls() or (
+        not _plan_lists_secrets()
+    )
     assert gitlab.run_job(pipeline, "telephony-plan").success
     assert len(repo.comments()) == 1  # updated in place
 

@@ -44,8 +44,10 @@ forge_secret_names() {
     # An environment's secrets come on top of the repository's in a job that uses it.
     if [ -n "$environment" ]; then GH_TOKEN=$token gh secret list --env "$environment" --json name --jq '.[].name'; fi
   else
-    # A variable scoped to another environment is not available to this one's jobs.
-    glab variable list --output json |
+    # A variable scoped to another environment is not available to this one's jobs. Only keys
+    # are kept. Some glab versions print text lines before the JSON (gitlab-org/cli#8127): the
+    # sed starts at the array. One page of 100 (a manifest with more secrets is unlikely).
+    glab variable list --output json --per-page 100 | sed -n '/^\[/,$p' |
       jq -r --arg e "${environment:-*}" '.[] | select(.environment_scope == "*" or .environment_scope == $e) | .key'
   fi
 }
