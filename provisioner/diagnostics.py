@@ -93,6 +93,27 @@ def render_json(diagnostics: Sequence[Diagnostic], *, file: str) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
+def render_github(diagnostics: Sequence[Diagnostic]) -> str:
+    """GitHub Actions workflow commands, one per diagnostic: `::error file=F,line=L,col=C::message`.
+
+    GitHub shows them as annotations on the pull request's diff. Escaping follows the runner's
+    rules (actions/toolkit `command.ts`): in the message `%`, CR and LF; in a property value also
+    `:` and `,`, which would otherwise end the property or the property list.
+    """
+    return "".join(
+        f"::{d.severity} file={_escape_property(d.file)},line={d.line},col={d.column}::{_escape_data(d.message)}\n"
+        for d in diagnostics
+    )
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 

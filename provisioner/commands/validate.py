@@ -7,13 +7,17 @@ too (not click's 2): every failure of validate means "do not merge this", one co
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
 
-from provisioner.commands import usage
-from provisioner.diagnostics import Diagnostic, has_errors, render_json, summary
+from provisioner.commands import options, usage
+from provisioner.diagnostics import Diagnostic, has_errors, render_github, render_json, summary
 from provisioner.exitcodes import ExitCode
+
+DEFAULT = "telephony.yaml"
+UNSET = "unset-variable"  # the code of validation.webhooks' "${VAR} is not set" warning
 
 
 def register(group: click.Group) -> None:
@@ -34,33 +38,80 @@ def parse_vars(values: tuple[str, ...]) -> dict[str, str]:
 
 
 @click.command(cls=usage.Command)
-@click.option(
-    "-f",
-    "--file",
-    "file",
-    default="telephony.yaml",
-    show_default=True,
+@click.argument("files", nargs=-1, type=str, metavar="[FILES]...")
+@options.file_option(
     type=str,  # a name that cannot be read is a located `file` diagnostic, not a usage error
-    help="The manifest to check.",
+    help="The manifest to check (one; several go as arguments). Default telephony.yaml.",
+    hint=" (several files go as arguments: telephony validate A.yaml B.yaml)",
 )
 @click.option("--env", "env", metavar="NAME", help="Environment whose vars render the file (default: each one).")
 @click.option("--var", "var", multiple=True, metavar="K=V", help="Template variable vars.K (repeatable).")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def validate(file: str, env: str | None, var: tuple[str, ...], strict: bool, fmt: str) -> None:
-    """Check a manifest offline: schema, references, formats and risky settings.
+@click.option(
+    "--ignore-unset",
+    is_flag=True,
+    help="Do not report unset ${VAR}s (a CI job that by design holds no secrets; the plan lists those it needs).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="github: GitHub Actions annotations (::error file=...::message) for the pull request's diff.",
+)
+def validate(
+    files: tuple[str, ...],
+    path: str | None,
+    env: str | None,
+    var: tuple[str, ...],
+    strict: bool,
+    ignore_unset: bool,
+    fmt: str,
+) -> None:
+    """Check manifests offline: schema, references, formats and risky settings.
 
-    Prints every problem as FILE:LINE:COL: severity: message. Exit 0 when valid (warnings
-    allowed), 1 when not. Without --env, a manifest with environments is checked in each.
+    FILES default to telephony.yaml (-f FILE names one too; pre-commit passes several). Prints
+    every problem as FILE:LINE:COL: severity: message. Exit 0 when every file is valid (warnings
+    allowed), 1 when any is not. Without --env, a manifest with environments is checked in each.
     """
     from provisioner.library import validate as validate_manifest
 
-    diagnostics = validate_manifest(file, env=env, variables=parse_vars(var), strict=strict)
+    names = _names(path, files)
+    variables = parse_vars(var)
+    # Every file is checked and reported, even after an invalid one: one run shows every problem.
+    results = [(name, validate_manifest(name, env=env, variables=variables, strict=strict)) for name in names]
+    if ignore_unset:
+        # A pull-request job gets no secrets, so under --strict every ${VAR} would fail it; which
+        # secrets exist is checked by name against the CI's secrets instead (examples/ci).
+        results = [(name, [d for d in found if d.code != UNSET]) for name, found in results]
     if fmt == "json":
-        click.echo(render_json(diagnostics, file=file), nl=False)
+        click.echo(_json(results), nl=False)
+    elif fmt == "github":
+        for name, diagnostics in results:
+            # Annotations for the diff view; the summary lines stay plain log text.
+            click.echo(render_github(diagnostics), nl=False)
+            click.echo(f"{name}: {summary(diagnostics)}")
     else:
-        _print_text(diagnostics)
-    sys.exit(int(ExitCode.ERROR if has_errors(diagnostics) else ExitCode.OK))
+        _print_text(results)
+    invalid = any(has_errors(diagnostics) for _, diagnostics in results)
+    sys.exit(int(ExitCode.ERROR if invalid else ExitCode.OK))
+
+
+def _names(path: str | None, files: tuple[str, ...]) -> list[str]:
+    """`-f FILE` and FILES together, each once, in the order given; none: telephony.yaml."""
+    given = ([path] if path is not None else []) + list(files)
+    return list(dict.fromkeys(given)) or [DEFAULT]
+
+
+def _json(results: list[tuple[str, list[Diagnostic]]]) -> str:
+    """One file: its document (as before several files were accepted). Several: `{valid, files: [...]}`."""
+    if len(results) == 1:
+        name, diagnostics = results[0]
+        return render_json(diagnostics, file=name)
+    documents = [json.loads(render_json(diagnostics, file=name)) for name, diagnostics in results]
+    document = {"valid": all(d["valid"] for d in documents), "files": documents}
+    return json.dumps(document, indent=2) + "\n"
 
 
 @click.command(cls=usage.Command)
@@ -83,8 +134,10 @@ def schema(kind: str) -> None:
     click.echo(output_schema_text(kind), nl=False)
 
 
-def _print_text(diagnostics: list[Diagnostic]) -> None:
-    for diagnostic in diagnostics:
-        colour = "red" if diagnostic.severity == "error" else "yellow"
-        click.secho(str(diagnostic), fg=colour)
-    click.echo(summary(diagnostics))
+def _print_text(results: list[tuple[str, list[Diagnostic]]]) -> None:
+    for name, diagnostics in results:
+        for diagnostic in diagnostics:
+            colour = "red" if diagnostic.severity == "error" else "yellow"
+            click.secho(str(diagnostic), fg=colour)
+        # One file keeps the bare summary line; several name the file each summary is about.
+        click.echo(summary(diagnostics) if len(results) == 1 else f"{name}: {summary(diagnostics)}")
