@@ -304,10 +304,9 @@ def test_github_format_warnings_are_warning_annotations(tmp_path: Path, monkeypa
     (tmp_path / "telephony.yaml").write_text(text)
 
     def where(reference: str) -> str:
-        # line and column (1-based) of the value holding `reference`, read off the example itself
-        [(line, col)] = [
-            (n, row.index(reference) + 1) for n, row in enumerate(text.splitlines(), 1) if reference in row
-        ]
+        # line and column (1-based) where the scalar holding `reference` starts, read off the example
+        rows = [(n, row) for n, row in enumerate(text.splitlines(), 1) if reference in row and ": " in row]
+        [(line, col)] = [(n, row.index(": ") + 3) for n, row in rows]
         return f"line={line},col={col}"
 
     code, output = _invoke("validate", "--format", "github", cwd=tmp_path)
