@@ -26,6 +26,7 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
 OWN = "provisioner"
 ENV = "TELEPHONY_LOG"
 FORMAT_ENV = "TELEPHONY_LOG_FORMAT"
+_raised: set[str] = set()  # third-party loggers the last configure() raised
 
 
 class InvalidSetting(ConfigError):
@@ -112,9 +113,15 @@ def configure(fmt: LogFormat = "text", environ: Mapping[str, str] | None = None)
     root.addHandler(handler)
     # Records of every library propagate to root; only the loggers set below may pass below warning.
     root.setLevel(logging.WARNING)
+    # A library logger raised by an earlier configure in this process (tests, library callers)
+    # goes back to inheriting from root, so its lines never leak into a later run.
+    for name in _raised - set(extra):
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    _raised.clear()
     logging.getLogger(OWN).setLevel(level)
     for name in extra:
         logging.getLogger(name).setLevel(level)
+        _raised.add(name)
 
 
 def verbose() -> None:

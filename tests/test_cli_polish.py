@@ -124,6 +124,12 @@ def test_a_third_party_logger_speaks_only_when_named(
     assert "httpx" in loggers
     assert "httpcore.connection" not in loggers and "httpcore.http11" not in loggers
 
+    # The next run in the same process, without naming httpx, hears nothing from it again.
+    monkeypatch.setenv(logsetup.ENV, "debug")
+    code, _, err = run(monkeypatch, capsys, "--log-format", "json", "plan", "--sandbox")
+    assert code == 0, err
+    assert "httpx" not in {json.loads(line)["logger"] for line in err.splitlines() if line.startswith("{")}
+
 
 def test_text_logs_and_the_default_level(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
