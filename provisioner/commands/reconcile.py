@@ -44,7 +44,10 @@ FORMATS = click.Choice(["text", "json", "markdown"])
 DEADLINE_PASSED = "the run deadline (--deadline) passed"
 WRITES_STARTED = False  # set once apply may have sent a write: an interrupt then says so
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what the shell reports for a tool whose reader went away
-AUTH_HINT = " (check ELEVENLABS_API_KEY, and that the API URL is the key's workspace and region)"
+AUTH_HINT = (
+    " (check ELEVENLABS_API_KEY, or the variable the environment's api_key_env names, and that the API URL is "
+    "the key's workspace and region)"
+)
 
 
 class Exit(Exception):
