@@ -32,6 +32,7 @@ from provisioner.workspace import Target, WorkspaceError
 
 log = logging.getLogger(__name__)
 STATE_DIR = ".telephony"  # git-ignored (`telephony init` adds it)
+LEGACY_STATE = "sandbox.json"  # before 0.2: one state for every manifest in the directory
 SANDBOX_KEY = "sandbox-key-not-a-secret"  # never a word that appears in messages: it is scrubbed like any key
 INSTALL_HINT = "pip install 'telephony[sandbox]'"
 
@@ -97,6 +98,9 @@ def sandbox_transport(manifest: Manifest, state_file: Path) -> httpx.AsyncBaseTr
     require_emulator()
     from provisioner.emulator import EmulatorTransport, build_app
 
+    legacy = state_file.with_name(LEGACY_STATE)
+    if legacy.is_file() and not state_file.exists():
+        log.warning("the sandbox state is now %s (one per manifest); %s is no longer read", state_file, legacy)
     try:
         state_file.parent.mkdir(parents=True, exist_ok=True)
         lock = lock_state(state_file)

@@ -150,3 +150,18 @@ def test_init_names_the_sandbox_state(workdir: Path) -> None:
     code, _, err = invoke("init", "-f", "voice.yaml")
     assert code == 0, err
     assert "Sandbox state (--sandbox) for voice.yaml: .telephony/sandbox-voice.json" in err
+
+
+def test_the_state_of_earlier_versions_is_named_once_and_left_alone(
+    workdir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (workdir / "telephony.yaml").write_text(numbers_manifest(1))
+    (workdir / ".telephony").mkdir()
+    (workdir / ".telephony" / "sandbox.json").write_text("{}")
+    assert invoke("plan", "--sandbox")[0] == 0
+    # A warning (the CLI logs warnings to stderr; here pytest captures the log).
+    assert "the sandbox state is now .telephony/sandbox-telephony.json (one per manifest)" in caplog.text
+    assert (workdir / ".telephony" / "sandbox.json").read_text() == "{}"
+    caplog.clear()
+    assert invoke("plan", "--sandbox")[0] == 0
+    assert "sandbox.json" not in caplog.text  # once: the new state exists now
