@@ -56,6 +56,6 @@ VAR = click.option("--var", "variables", multiple=True, metavar="K=V", help="Set
 SANDBOX = click.option(
     "--sandbox",
     is_flag=True,
-    help="Run against the local emulator (state in .telephony/sandbox-NAME.json beside the manifest NAME.yaml).",
+    help="Run against the local emulator (state: .telephony/sandbox-NAME.json beside NAME.yaml).",
 )
 API_URL = click.option("--api-url", default=None, help="API base URL (else ELEVENLABS_BASE_URL, else the region).")
