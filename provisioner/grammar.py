@@ -335,6 +335,8 @@ def may_hold_reference(path: Sequence[str | int]) -> bool:
 # never reference it, nor anything named like another ElevenLabs key: a `${VAR}` is sent to the API
 # (or stored as a workspace secret), and the key would then leave the machine that holds it.
 API_KEY_VARIABLE = "ELEVENLABS_API_KEY"
+# An environment variable's name, as `environments.<name>.api_key_env` gives one (POSIX shell rules).
+ENV_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _API_KEY_LIKE = re.compile(r"(?i)^ELEVENLABS_\w*KEY")
 
 

@@ -31,7 +31,7 @@ from provisioner.diagnostics import Diagnostic, ManifestInvalid, sort
 from provisioner.errors import BlockedBySafetyRule, ManifestError, StalePlan
 from provisioner.loader import check, load, prepare, render_for
 from provisioner.manifest import Manifest
-from provisioner.plan import Plan
+from provisioner.plan import Blocked, Plan, Secrets
 from provisioner.planfile import staleness
 from provisioner.planner import Options, build_plan
 from provisioner.templating import MAX_RENDER_SECONDS
@@ -184,9 +184,19 @@ async def observe_and_plan(
     return live, build_plan(manifest, live, options)
 
 
-async def plan(source: Manifest | Path | str, client: ElevenLabsClient, options: Options | None = None) -> Plan:
-    """What apply would change (read-only)."""
-    return (await observe_and_plan(_manifest(source), client, options))[1]
+async def plan(
+    source: Manifest | Path | str,
+    client: ElevenLabsClient,
+    options: Options | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> Plan:
+    """What apply would change (read-only). With `environ` (where apply would run), the plan also
+    lists the `${VAR}`s its changes need and which of them are unset there (`Plan.secrets`)."""
+    planned = (await observe_and_plan(_manifest(source), client, options))[1]
+    if environ is not None:
+        planned.secrets = secrets_listing(planned, environ)
+    return planned
 
 
 async def drift(source: Manifest | Path | str, client: ElevenLabsClient) -> Plan:
@@ -212,6 +222,14 @@ def needed_references(planned: Plan) -> list[str]:
 
 def missing_references(names: list[str], environ: Mapping[str, str]) -> list[str]:
     return [name for name in names if grammar.unset_references("${" + name + "}", environ)]
+
+
+def secrets_listing(planned: Plan, environ: Mapping[str, str]) -> Secrets:
+    """What `plan` shows of secrets: the check apply makes before its first write, made early.
+
+    `environ` is where apply would resolve them (the sandbox's dummies fill every one)."""
+    needed = needed_references(planned)
+    return Secrets(tuple(sorted(needed)), tuple(sorted(missing_references(needed, environ))))
 
 
 async def execute(
@@ -252,7 +270,7 @@ async def apply(
     saved: Plan | None = None,
     allow_deletes: bool = False,
     allow_replace: bool = False,
-    on_plan: Callable[[Plan, list[str]], None] | None = None,
+    on_plan: Callable[[Plan, list[Blocked]], None] | None = None,
     confirm: Callable[[Plan], None] | None = None,
     progress: Progress | None = None,
     stop: Callable[[], str | None] | None = None,
@@ -277,7 +295,7 @@ async def apply(
     if not fresh.has_changes:
         return ApplyOutcome(fresh, None)
     if blocked:
-        raise BlockedBySafetyRule(blocked)
+        raise BlockedBySafetyRule([b.message for b in blocked])
     missing = missing_references(needed_references(fresh), env)
     if missing:
         raise MissingVariables(missing)

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
-from provisioner import requires
+from provisioner import grammar, requires
 
 Region = Literal["default", "us", "eu", "in", "sg"]
 Transport = Literal["auto", "udp", "tcp", "tls"]
@@ -246,6 +246,23 @@ class Environment(Model):
     vars: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="NAME: value for ${{ vars.NAME }}."
     )
+    api_key_env: str | None = Field(
+        None,
+        description="The variable holding this environment's ElevenLabs API key (default ELEVENLABS_API_KEY); "
+        "when set, ELEVENLABS_API_KEY is never read for it.",
+        examples=["ELEVENLABS_API_KEY_PROD"],
+    )
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _variable_name(cls, value: str | None) -> str | None:
+        if value is not None and not grammar.ENV_VARIABLE_NAME.match(value):
+            raise PydanticCustomError(
+                "env_variable_name",
+                "api_key_env must name an environment variable (letters, digits and _, not starting with a "
+                "digit), e.g. ELEVENLABS_API_KEY_PROD",
+            )
+        return value
 
 
 class Manifest(Model):

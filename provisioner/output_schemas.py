@@ -1,7 +1,8 @@
-"""JSON Schemas of the two machine formats: `plan/drift --format json` and plan files.
+"""JSON Schemas of the machine formats: `plan/drift --format json`, plan files, `apply --format json`.
 
 Each has its own format version (`provisioner.plan.FORMAT_VERSION`,
-`provisioner.planfile.PLAN_FILE_VERSION`); readers check the major version. The files under
+`provisioner.planfile.PLAN_FILE_VERSION`, `provisioner.apply_report.APPLY_FORMAT_VERSION`);
+readers check the major version. The files under
 `schemas/` are the output of `telephony schema --kind ...`; a test fails when they are stale and
 validates real outputs against them.
 """
@@ -13,6 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from provisioner.apply_report import APPLY_FORMAT_VERSION, OUTCOMES
 from provisioner.changes import AnyChange
 from provisioner.plan import FORMAT_VERSION
 from provisioner.planfile import KIND, PLAN_FILE_VERSION
@@ -22,6 +24,15 @@ BASE_ID = "https://github.com/telephony-iac/telephony/schemas/"
 _STRINGS = {"type": "array", "items": {"type": "string"}}
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _ACTION = {"enum": ["create", "update", "delete", "no-op"]}
+_NAMES = {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}, "uniqueItems": True}
+SECRETS = {
+    "type": "object",
+    "description": "${VAR} names (never values), sorted: those apply needs for the changes shown, and those of "
+    "them unset where the plan ran (always empty with --sandbox: it sends dummy values).",
+    "required": ["needed", "unset"],
+    "properties": {"needed": _NAMES, "unset": _NAMES},
+    "additionalProperties": False,
+}
 
 
 def plan_output_schema() -> dict[str, Any]:
@@ -96,6 +107,16 @@ def plan_output_schema() -> dict[str, Any]:
         "additionalProperties": False,
     }
     counts = {a: {"type": "integer", "minimum": 0} for a in ("create", "update", "replace", "delete", "no-op")}
+    blocked = {
+        "type": "object",
+        "required": ["address", "rule", "message"],
+        "properties": {
+            "address": {**_NULLABLE_STRING, "description": "The change refused; null for max_deletes (several)."},
+            "rule": {"enum": ["max_deletes", "replace"]},
+            "message": {"type": "string", "description": "What is refused and the flag that allows it."},
+        },
+        "additionalProperties": False,
+    }
     return {
         "$schema": DRAFT,
         "$id": BASE_ID + "plan-output.schema.json",
@@ -128,7 +149,8 @@ def plan_output_schema() -> dict[str, Any]:
                 "additionalProperties": False,
             },
             "has_changes": {"type": "boolean"},
-            "blocked": _STRINGS,
+            "secrets": SECRETS,
+            "blocked": {"type": "array", "items": blocked},
             "attention": _STRINGS,
             "notes": _STRINGS,
             "manifest_digest": {"type": "string"},
@@ -136,6 +158,10 @@ def plan_output_schema() -> dict[str, Any]:
             "checksum": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
         },
         "additionalProperties": False,
+        # drift applies nothing, so only a plan lists the secrets apply needs
+        "if": {"properties": {"mode": {"const": "plan"}}},
+        "then": {"required": ["secrets"]},
+        "else": {"not": {"required": ["secrets"]}},
     }
 
 
@@ -183,6 +209,7 @@ def plan_file_schema() -> dict[str, Any]:
                         "additionalProperties": {"type": "string"},
                         "description": "Number address -> the sip_trunks name it uses.",
                     },
+                    "secrets": SECRETS,
                     "checksum": {"type": "string"},
                 },
             },
@@ -191,7 +218,73 @@ def plan_file_schema() -> dict[str, Any]:
     }
 
 
-SCHEMAS = {"plan-output": plan_output_schema, "plan-file": plan_file_schema}
+def apply_output_schema() -> dict[str, Any]:
+    step = {
+        "type": "object",
+        "required": ["address", "action", "outcome", "error", "resource_id", "warnings"],
+        "properties": {
+            "address": {"type": "string", "examples": ["phone_number.support-line"]},
+            "action": {"enum": ["create", "update", "replace", "delete"]},
+            "outcome": {
+                "enum": list(OUTCOMES),
+                "description": "mismatch: sent, but the read-back differs (exit 6); skipped: not started.",
+            },
+            "error": {
+                **_NULLABLE_STRING,
+                "description": "Why it failed, was skipped or mismatched; null when applied.",
+            },
+            "resource_id": _NULLABLE_STRING,
+            "warnings": _STRINGS,
+        },
+        "additionalProperties": False,
+    }
+    counts = {o: {"type": "integer", "minimum": 0} for o in OUTCOMES}
+    return {
+        "$schema": DRAFT,
+        "$id": BASE_ID + "apply-output.schema.json",
+        "title": f"telephony apply --format json (format_version {APPLY_FORMAT_VERSION})",
+        "description": (
+            "Every step of an apply, in the order they finished. Printed on stdout also when apply refuses "
+            "before any write (steps empty, error set). Readers check the major version of format_version."
+        ),
+        "type": "object",
+        "required": [
+            "format_version",
+            "workspace",
+            "steps",
+            "summary",
+            "changed_anything",
+            "stopped",
+            "error",
+            "api_requests",
+            "exit_code",
+        ],
+        "properties": {
+            "format_version": {"type": "string", "pattern": r"^1\.\d+$"},
+            "workspace": {"type": "object", "additionalProperties": {"type": "string"}},
+            "steps": {"type": "array", "items": step},
+            "summary": {
+                "type": "object",
+                "properties": counts,
+                "required": list(counts),
+                "additionalProperties": False,
+            },
+            "changed_anything": {"type": "boolean"},
+            "stopped": {**_NULLABLE_STRING, "description": "Why steps were skipped (a signal, the deadline)."},
+            "error": {**_NULLABLE_STRING, "description": "The refusal before any write (stale, blocked, ...)."},
+            "api_requests": {
+                "type": ["object", "null"],
+                "required": ["requests", "retries"],
+                "properties": {"requests": {"type": "integer"}, "retries": {"type": "integer"}},
+                "additionalProperties": False,
+            },
+            "exit_code": {"enum": [0, 1, 2, 3, 4, 5, 6, 130, 143]},
+        },
+        "additionalProperties": False,
+    }
+
+
+SCHEMAS = {"plan-output": plan_output_schema, "plan-file": plan_file_schema, "apply-output": apply_output_schema}
 
 
 def schema_text(kind: str) -> str:

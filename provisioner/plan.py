@@ -35,13 +35,18 @@ __all__ = [
     "PHASE_SETTINGS",
     "PHASE_UPDATES",
     "Action",
+    "Blocked",
     "FieldChange",
     "Plan",
+    "Secrets",
     "Unmanaged",
     "digest",
 ]
 
-FORMAT_VERSION = "1.2"  # of `--format json`. 1.2: reason_code; 1.1: fields[].op. Readers check the major only.
+# Of `--format json`. 1.3: secrets {needed, unset}, blocked as objects; 1.2: reason_code; 1.1: fields[].op.
+# Readers check the major only.
+FORMAT_VERSION = "1.3"
+SANDBOX_SCHEME = "sandbox://"  # a plan's workspace api_url starts with it when made with --sandbox
 
 
 def digest(value: Any) -> str:
@@ -61,6 +66,32 @@ class Unmanaged:
     agent_id: str | None
 
 
+@dataclass(frozen=True)
+class Blocked:
+    """One safety rule refusing the plan: which rule, the change it concerns (None when it concerns
+    several, as max_deletes does) and the sentence a reviewer reads."""
+
+    rule: str  # "max_deletes" or "replace"
+    address: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """The `${VAR}` names apply will need for the plan's changes, and those unset where the plan ran.
+
+    Computed by `library.secrets_listing` (the same check apply makes before its first write), kept
+    on the plan so a plan file shows it again. In the sandbox nothing is unset: every `${VAR}` is
+    sent as a dummy value there.
+    """
+
+    needed: tuple[str, ...] = ()
+    unset: tuple[str, ...] = ()
+
+
 @dataclass
 class Plan:
     changes: list[Change]
@@ -74,6 +105,7 @@ class Plan:
     agent_aliases: dict[str, str] = field(default_factory=dict)  # agent id -> the alias views show
     # number address -> the `sip_trunks:` name it uses (views hold the trunk's values, not its name)
     number_trunks: dict[str, str] = field(default_factory=dict)
+    secrets: Secrets | None = None  # set where the plan is made for a run (plan, apply); None: not computed
 
     def __post_init__(self) -> None:
         self.changes = sorted(self.changes, key=lambda c: c.sort_key)
@@ -96,18 +128,25 @@ class Plan:
     def number_deletes(self) -> list[Change]:
         return [c for c in self.changes if c.kind == "phone_number" and c.action == "delete"]
 
-    def blocked(self, *, allow_deletes: bool = False, allow_replace: bool = False) -> list[str]:
-        """Reasons a safety rule refuses this plan; empty when it may be applied."""
+    @property
+    def sandbox(self) -> bool:
+        """Whether the plan was made against the sandbox (`--sandbox`)."""
+        return self.workspace.get("api_url", "").startswith(SANDBOX_SCHEME)
+
+    def blocked(self, *, allow_deletes: bool = False, allow_replace: bool = False) -> list[Blocked]:
+        """The safety rules refusing this plan; empty when it may be applied."""
         reasons = []
         deletes = self.number_deletes()
         if len(deletes) > self.max_deletes and not allow_deletes:
-            reasons.append(
+            message = (
                 f"{len(deletes)} phone number deletion(s) exceed workspace.max_deletes ({self.max_deletes}); "
                 "re-run with --allow-deletes to delete them"
             )
+            reasons.append(Blocked("max_deletes", None, message))
         for change in self.changes:
             if change.action == "replace" and not allow_replace:
-                reasons.append(f"{change.address} must be replaced ({change.reason_text}); re-run with --allow-replace")
+                message = f"{change.address} must be replaced ({change.reason_text}); re-run with --allow-replace"
+                reasons.append(Blocked("replace", change.address, message))
         return reasons
 
     def change(self, address: str) -> Change | None:

@@ -26,7 +26,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from provisioner.changes import AnyChange, Change
 from provisioner.errors import ConfigError, StalePlan
-from provisioner.plan import Plan, Unmanaged
+from provisioner.plan import Plan, Secrets, Unmanaged
 from provisioner.redact import display_workspace
 from provisioner.state import Marker
 
@@ -66,6 +66,7 @@ class PlanFile:
                 "targets": list(plan.targets),
                 "agent_aliases": dict(plan.agent_aliases),
                 "number_trunks": dict(plan.number_trunks),
+                **({"secrets": asdict(plan.secrets)} if plan.secrets is not None else {}),
                 "checksum": plan.checksum(),
             },
         }
@@ -204,6 +205,7 @@ def read(path: Path) -> PlanFile:
             targets=[str(t) for t in body.get("targets", [])],
             agent_aliases={str(k): str(v) for k, v in dict(body.get("agent_aliases", {})).items()},
             number_trunks={str(k): str(v) for k, v in dict(body.get("number_trunks", {})).items()},
+            secrets=_secrets(body.get("secrets")),
         )
         manifest = data.get("manifest") or {}
         options = data.get("options") or {}
@@ -224,6 +226,13 @@ def read(path: Path) -> PlanFile:
         variables=variables,
         rotate_secrets=bool(options.get("rotate_secrets", False)),
     )
+
+
+def _secrets(value: Any) -> Secrets | None:
+    """The plan's secrets listing as saved (names only); None in files made before it existed."""
+    if value is None:
+        return None
+    return Secrets(tuple(str(n) for n in value["needed"]), tuple(str(n) for n in value["unset"]))
 
 
 def _comparable(changes: list[Change]) -> list[Any]:

@@ -21,7 +21,7 @@ from provisioner import colour
 from provisioner.changes import Change
 from provisioner.grouping import Item, TrunkGroup, review_items
 from provisioner.header import Header
-from provisioner.plan import FORMAT_VERSION, Plan
+from provisioner.plan import FORMAT_VERSION, Blocked, Plan
 from provisioner.redact import display_workspace
 from provisioner.state import Marker
 
@@ -227,7 +227,7 @@ def render_text(
     out: IO[str],
     *,
     mode: Mode = "plan",
-    blocked: list[str] | None = None,
+    blocked: list[Blocked] | None = None,
     color: bool | None = None,
 ) -> None:
     console = make_console(out, color=color)
@@ -268,11 +268,26 @@ def render_text(
     if notes:
         console.print("")
     console.print(Text(summary_line(plan, mode), style="bold"))
+    for secret_line in secrets_lines(plan, mode):
+        console.print(Text(printable(secret_line), style="bold red" if secret_line.startswith("Unset") else ""))
     for reason in blocked or []:
-        console.print(Text(f"Blocked: {printable(reason)}", style="bold red"))
+        console.print(Text(f"Blocked: {printable(reason.message)}", style="bold red"))
 
 
-def plan_json(plan: Plan, *, mode: Mode = "plan", blocked: list[str] | None = None) -> dict[str, Any]:
+def secrets_lines(plan: Plan, mode: Mode = "plan") -> list[str]:
+    """The `${VAR}`s apply will need, and those unset where the plan ran (names only, never values)."""
+    if mode != "plan" or plan.secrets is None or not plan.secrets.needed:
+        return []
+    needed = ", ".join(plan.secrets.needed)
+    if plan.sandbox:
+        return [f"Secrets apply needs: {needed} (the sandbox sends dummy values)."]
+    lines = [f"Secrets apply needs: {needed}."]
+    if plan.secrets.unset:
+        lines.append(f"Unset here: {', '.join(plan.secrets.unset)} (apply refuses until they are set).")
+    return lines
+
+
+def plan_json(plan: Plan, *, mode: Mode = "plan", blocked: list[Blocked] | None = None) -> dict[str, Any]:
     """Terraform-like JSON: format_version, resource_changes[] with actions and sensitive masks."""
     changes = []
     for change in plan.changes:
@@ -315,9 +330,12 @@ def plan_json(plan: Plan, *, mode: Mode = "plan", blocked: list[str] | None = No
                 "attention": list(change.attention),
             }
         )
+    listing = plan.secrets
+    secrets = {"needed": list(listing.needed), "unset": list(listing.unset)} if listing else {"needed": [], "unset": []}
     return {
         "format_version": FORMAT_VERSION,
         "mode": mode,
+        **({"secrets": secrets} if mode == "plan" else {}),  # drift applies nothing, so needs none
         "resource_changes": changes,
         "unmanaged": [
             {
@@ -331,7 +349,7 @@ def plan_json(plan: Plan, *, mode: Mode = "plan", blocked: list[str] | None = No
         ],
         "summary": plan.counts(),
         "has_changes": plan.has_changes,
-        "blocked": list(blocked or []),
+        "blocked": [{"address": b.address, "rule": b.rule, "message": b.message} for b in blocked or []],
         "attention": [f"{c.address}: {text}" for c in plan.actionable for text in c.attention],
         "notes": list(plan.notes) + ([DRIFT_NOTE] if mode == "drift" else []),
         "manifest_digest": plan.manifest_digest,
@@ -340,7 +358,7 @@ def plan_json(plan: Plan, *, mode: Mode = "plan", blocked: list[str] | None = No
     }
 
 
-def render_json(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: list[str] | None = None) -> None:
+def render_json(plan: Plan, out: IO[str], *, mode: Mode = "plan", blocked: list[Blocked] | None = None) -> None:
     json.dump(plan_json(plan, mode=mode, blocked=blocked), out, indent=2, ensure_ascii=False)
     out.write("\n")
 
@@ -424,7 +442,7 @@ def render_markdown(
     out: IO[str],
     *,
     mode: Mode = "plan",
-    blocked: list[str] | None = None,
+    blocked: list[Blocked] | None = None,
     header: Header | None = None,
 ) -> None:
     """A pull-request comment; its first line is `header`'s marker (docs/pr-comments.md)."""
@@ -462,7 +480,8 @@ def render_markdown(
             unmanaged=plan.unmanaged[:MARKDOWN_MAX_ROWS],
             unmanaged_total=len(plan.unmanaged),
             notes=list(plan.notes) + ([DRIFT_NOTE] if mode == "drift" else []),
-            blocked=blocked or [],
+            blocked=[b.message for b in blocked or []],
+            secrets=secrets_lines(plan, mode),
             attention=[f"{_code(c.address)}: {_cell(text)}" for c in plan.actionable for text in c.attention],
             fence=_fence(details),
             code=_code,
@@ -478,7 +497,7 @@ def render(
     fmt: str,
     *,
     mode: Mode = "plan",
-    blocked: list[str] | None = None,
+    blocked: list[Blocked] | None = None,
     header: Header | None = None,
 ) -> None:
     """`header` (whose comment this is) is shown by the markdown format only."""

@@ -1,4 +1,11 @@
-"""`--sandbox`: every command against the in-process emulator, state in `.telephony/sandbox.json`.
+"""`--sandbox`: every command against the in-process emulator, its state kept per manifest file.
+
+The state of manifest `DIR/NAME.yaml` is `DIR/.telephony/sandbox-NAME.json` (`state_path`): beside
+the manifest, so it does not depend on the directory a command runs from, and two manifests (two
+environments' files, two services) never share a sandbox. A manifest that is not a regular file
+(`-f /dev/stdin`) keeps its state under `.telephony/` in the working directory. The sandbox's
+workspace URL names that file (`sandbox://PATH`), so a plan made for one manifest's sandbox is
+stale against another's.
 
 A new sandbox starts with the agents the manifest names (agents are authored elsewhere, so the
 emulator would not know them), and `${VAR}` references that are not set resolve to dummy values
@@ -20,10 +27,12 @@ from pathlib import Path
 import httpx
 
 from provisioner.manifest import Manifest, SecretName, Webhook
-from provisioner.workspace import SANDBOX_URL, Target, WorkspaceError
+from provisioner.plan import SANDBOX_SCHEME
+from provisioner.workspace import Target, WorkspaceError
 
 log = logging.getLogger(__name__)
-STATE_FILE = Path(".telephony/sandbox.json")
+STATE_DIR = ".telephony"  # git-ignored (`telephony init` adds it)
+LEGACY_STATE = "sandbox.json"  # before 0.2: one state for every manifest in the directory
 SANDBOX_KEY = "sandbox-key-not-a-secret"  # never a word that appears in messages: it is scrubbed like any key
 INSTALL_HINT = "pip install 'telephony[sandbox]'"
 
@@ -76,11 +85,22 @@ def lock_state(state_file: Path, wait: float = LOCK_WAIT_S) -> int:
         return fd  # held until closed (the sandbox client closing, or the process ending)
 
 
-def sandbox_transport(manifest: Manifest, state_file: Path = STATE_FILE) -> httpx.AsyncBaseTransport:
+def state_path(manifest_path: Path) -> Path:
+    """The sandbox state of `manifest_path`: `.telephony/sandbox-<stem>.json` beside it."""
+    name = f"sandbox-{manifest_path.stem or 'telephony'}.json"
+    if manifest_path.is_file():
+        return manifest_path.parent / STATE_DIR / name
+    return Path(STATE_DIR) / name  # a pipe or a file not written yet (`init`): the working directory
+
+
+def sandbox_transport(manifest: Manifest, state_file: Path) -> httpx.AsyncBaseTransport:
     # Imported here: the emulator (FastAPI, the `sandbox` extra) is only needed when --sandbox is used.
     require_emulator()
     from provisioner.emulator import EmulatorTransport, build_app
 
+    legacy = state_file.with_name(LEGACY_STATE)
+    if legacy.is_file() and not state_file.exists():
+        log.warning("the sandbox state is now %s (one per manifest); %s is no longer read", state_file, legacy)
     try:
         state_file.parent.mkdir(parents=True, exist_ok=True)
         lock = lock_state(state_file)
@@ -113,8 +133,8 @@ def sandbox_transport(manifest: Manifest, state_file: Path = STATE_FILE) -> http
     return LockedTransport(app)
 
 
-def sandbox_target() -> Target:
-    return Target(SANDBOX_URL, SANDBOX_KEY)
+def sandbox_target(state_file: Path) -> Target:
+    return Target(SANDBOX_SCHEME + str(state_file), SANDBOX_KEY)
 
 
 class DummyEnviron(Mapping[str, str]):

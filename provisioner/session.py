@@ -18,7 +18,7 @@ from provisioner.diagnostics import Diagnostic
 from provisioner.library import load_manifest
 from provisioner.manifest import Manifest
 from provisioner.planner import Options
-from provisioner.sandbox import DummyEnviron, sandbox_target, sandbox_transport
+from provisioner.sandbox import DummyEnviron, sandbox_target, sandbox_transport, state_path
 from provisioner.workspace import Target, limits, resolve_target, retry_policy
 
 
@@ -64,24 +64,31 @@ def open_context(
     loaded = load_manifest(path, env, variables)
     manifest, digest, warnings = loaded.manifest, loaded.digest, loaded.warnings
     if sandbox:
+        state = state_path(path)
         return Context(
             manifest,
             path,
             digest,
-            sandbox_target(),
+            sandbox_target(state),
             DummyEnviron(),
-            sandbox_transport(manifest),
+            sandbox_transport(manifest, state),
             warnings,
             sandbox=True,
         )
-    target = resolve_target(api_url, manifest.workspace.region)
+    environment = manifest.environments.get(env) if env is not None else None
+    key_variable = environment.api_key_env if environment is not None else None
+    target = resolve_target(api_url, manifest.workspace.region, key_variable=key_variable, env_name=env)
     return Context(manifest, path, digest, target, os.environ, None, warnings)
 
 
-def workspace_client(*, sandbox: bool, api_url: str | None, parallelism: int) -> ElevenLabsClient:
-    """A client for a workspace when there is no manifest yet (`import`, `init --import`)."""
+def workspace_client(
+    *, sandbox: bool, api_url: str | None, parallelism: int, manifest_path: Path = Path("telephony.yaml")
+) -> ElevenLabsClient:
+    """A client for a workspace when there is no manifest yet (`import`, `init --import`); the
+    sandbox is `manifest_path`'s."""
     if sandbox:
-        target, transport = sandbox_target(), sandbox_transport(Manifest(version=1))
+        state = state_path(manifest_path)
+        target, transport = sandbox_target(state), sandbox_transport(Manifest(version=1), state)
         return ElevenLabsClient(
             "http://sandbox.invalid", target.api_key, transport=transport, parallelism=parallelism, retry=retry_policy()
         )

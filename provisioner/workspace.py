@@ -1,8 +1,9 @@
 """Which workspace a command talks to: API URL, key, key fingerprint, retry tuning, limits.
 
 The base URL comes from `--api-url`, else `ELEVENLABS_BASE_URL`, else the manifest's
-`workspace.region`. The key comes from `ELEVENLABS_API_KEY` only (never a flag: flags end up in
-shell history and CI logs). Plans record the URL and a short fingerprint of the key, never the key,
+`workspace.region`. The key comes from `ELEVENLABS_API_KEY`, or from the variable the environment
+names (`environments.<name>.api_key_env`, then that variable only), never from a flag (flags end
+up in shell history and CI logs). Plans record the URL and a short fingerprint of the key, never the key,
 so a plan made against staging cannot be applied with the production key. A URL is shown only
 without its `user:password@` part (`redact.display_url`), and a `?query` or `#fragment` is refused.
 
@@ -31,7 +32,6 @@ REGION_URLS = {
     "in": "https://api.in.residency.elevenlabs.io",
     "sg": "https://api.sg.residency.elevenlabs.io",
 }
-SANDBOX_URL = "sandbox://.telephony/sandbox.json"
 
 
 class WorkspaceError(ConfigError):
@@ -86,18 +86,31 @@ def api_url(flag: str | None, region: str, environ: Mapping[str, str] | None = N
     return REGION_URLS.get(region, REGION_URLS["default"])
 
 
-def resolve_target(flag_url: str | None, region: str, environ: Mapping[str, str] | None = None) -> Target:
+def resolve_target(
+    flag_url: str | None,
+    region: str,
+    environ: Mapping[str, str] | None = None,
+    *,
+    key_variable: str | None = None,
+    env_name: str | None = None,
+) -> Target:
+    """The workspace to talk to. `key_variable` is the environment's `api_key_env`: the key is read
+    from it alone, never from ELEVENLABS_API_KEY, so a production run cannot use another key."""
     env = os.environ if environ is None else environ
     url = api_url(flag_url, region, env)
+    variable = key_variable or API_KEY_VARIABLE
     # Surrounding whitespace (a pasted key, a CRLF .env file) is never part of a key.
-    key = env.get(API_KEY_VARIABLE, "").strip()
+    key = env.get(variable, "").strip()
     if not key:
-        raise WorkspaceError(
-            "ELEVENLABS_API_KEY is not set or empty (or use --sandbox to run against the local emulator)"
-        )
+        if key_variable:
+            raise WorkspaceError(
+                f"{variable} is not set or empty: environment '{env_name}' reads its API key from it "
+                f"(environments.{env_name}.api_key_env), never from {API_KEY_VARIABLE}"
+            )
+        raise WorkspaceError(f"{variable} is not set or empty (or use --sandbox to run against the local emulator)")
     if not key.isascii() or not key.isprintable() or " " in key:
         # Never echo the key: say what is wrong with it only.
-        raise WorkspaceError("ELEVENLABS_API_KEY contains spaces, control or non-ASCII characters: check its value")
+        raise WorkspaceError(f"{variable} contains spaces, control or non-ASCII characters: check its value")
     return Target(url, key)
 
 

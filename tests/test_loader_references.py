@@ -131,3 +131,20 @@ def test_the_api_key_is_refused_in_environment_vars(tmp_path: Path) -> None:
     path.write_text(path.read_text() + 'environments:\n  prod: {vars: {k: "${ELEVENLABS_API_KEY}"}}\n')
     found = library.validate(path, environ=ENVIRON)
     assert [(d.line, d.code) for d in found] == [(27, "api-key-reference")]
+
+
+def test_an_environments_own_key_variable_is_refused_like_the_api_key(tmp_path: Path) -> None:
+    path = _write(tmp_path, auth="Bearer ${PROD_KEY}")
+    path.write_text(path.read_text() + "environments:\n  prod: {api_key_env: PROD_KEY}\n")
+    found = library.validate(path, environ={**ENVIRON, "PROD_KEY": "x"})
+    assert [d.code for d in found] == ["api-key-reference"]
+    assert "${PROD_KEY} names an ElevenLabs API key" in found[0].message
+
+
+@pytest.mark.parametrize("name", ["KEY-PROD", "1KEY", "", "A B"])
+def test_api_key_env_must_be_a_variable_name(tmp_path: Path, name: str) -> None:
+    path = _write(tmp_path)
+    path.write_text(path.read_text() + f"environments:\n  prod: {{api_key_env: '{name}'}}\n")
+    found = [d for d in library.validate(path, environ=ENVIRON) if d.severity == "error"]
+    assert len(found) == 1 and "api_key_env must name an environment variable" in found[0].message
+    assert (found[0].line, found[0].file) == (27, str(path))

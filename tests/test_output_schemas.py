@@ -82,3 +82,30 @@ def test_plan_out_dash_writes_the_plan_file_to_stdout_and_the_plan_to_stderr(san
     assert code == 0
     schema("plan-file").validate(json.loads(out))
     assert "will be created" in err and not (sandbox / "-").exists()
+
+
+def test_apply_json_validates_and_stdout_is_the_document_alone(sandbox: Path) -> None:
+    code, out, err = invoke("apply", "--sandbox", "--auto-approve", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    schema("apply-output").validate(data)
+    assert data["exit_code"] == 0 and data["steps"] and data["summary"]["applied"] == len(data["steps"])
+    assert {s["outcome"] for s in data["steps"]} == {"applied"}
+    assert "will be created" in err  # the plan went to stderr
+    # Nothing left to do: still one document, with no steps.
+    code, out, _ = invoke("apply", "--sandbox", "--auto-approve", "--format", "json")
+    assert code == 0
+    again = json.loads(out)
+    schema("apply-output").validate(again)
+    assert again["steps"] == [] and again["error"] is None
+
+
+def test_a_plan_refused_before_any_write_is_still_one_json_document(sandbox: Path) -> None:
+    assert invoke("plan", "--sandbox", "--out", "p.plan")[0] == 0
+    code, out, err = invoke("apply", "p.plan", "--format", "json")  # made with --sandbox, applied without
+    assert code == 5
+    data = json.loads(out)
+    schema("apply-output").validate(data)
+    assert data["exit_code"] == 5 and data["steps"] == []
+    assert data["error"] == "p.plan was made with --sandbox; apply it with --sandbox, or make a new plan without it."
+    assert err == f"Error: {data['error']}\n"

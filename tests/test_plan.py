@@ -86,7 +86,7 @@ def test_undeclared_numbers_are_unmanaged_unless_prune() -> None:
     pruned = build_plan(manifest(prune=True, max_deletes=0), state(other))
     assert [c.address for c in pruned.number_deletes()] == ['phone_number["+14155550999"]']
     assert pruned.actionable[-1].action == "delete"  # deletes last
-    assert "max_deletes" in pruned.blocked()[0]
+    assert "max_deletes" in pruned.blocked()[0].message
     assert pruned.blocked(allow_deletes=True) == []
     assert build_plan(manifest(prune=True, max_deletes=1), state(other)).blocked() == []
 
@@ -96,7 +96,7 @@ def test_provider_change_and_rotation_are_replaces() -> None:
     plan = build_plan(manifest(), state(as_sip))
     line = plan.change("phone_number.line")
     assert line is not None and line.action == "replace" and "provider" in (line.reason_text or "")
-    assert any("--allow-replace" in r for r in plan.blocked())
+    assert any("--allow-replace" in r.message for r in plan.blocked())
     assert plan.blocked(allow_replace=True) == []
     rotated = build_plan(manifest(), state(live_number("+14155550100")), Options(rotate_secrets=True))
     line = rotated.change("phone_number.line")
@@ -223,7 +223,7 @@ def test_a_duplicate_of_a_declared_number_is_a_change_even_without_prune() -> No
     [extra] = plan.number_deletes()
     assert extra.address == 'phone_number["+14155550100", "phnum_first"]'
     assert extra.reason_text == "a duplicate of phone_number.line, which keeps phnum_match"
-    assert plan.has_changes and plan.blocked() and "--allow-deletes" in plan.blocked()[0]
+    assert plan.has_changes and plan.blocked() and "--allow-deletes" in plan.blocked()[0].message
     assert plan.unmanaged == []
 
 

@@ -10,9 +10,9 @@ import yaml
 
 from provisioner.header import Header
 from provisioner.manifest import Manifest
-from provisioner.plan import Plan
+from provisioner.plan import Plan, Secrets
 from provisioner.planner import build_plan
-from provisioner.render import render, render_text
+from provisioner.render import plan_json, render, render_text
 from tests.helpers import live_state
 
 AGENT = "agent_3701k3ttaq12ewp8b7qv5rfyszkz"
@@ -91,7 +91,7 @@ def test_json_has_terraform_like_shape() -> None:
     out = io.StringIO()
     render(sample_plan(), out, "json")
     data = json.loads(out.getvalue())
-    assert data["format_version"] == "1.2"
+    assert data["format_version"] == "1.3"
     by_address = {c["address"]: c for c in data["resource_changes"]}
     assert by_address["phone_number.line"]["change"]["actions"] == ["update"]
     assert by_address['phone_number["+14155550999"]']["change"]["actions"] == ["delete"]
@@ -99,6 +99,38 @@ def test_json_has_terraform_like_shape() -> None:
     # Planned for deletion (workspace.prune), so not also listed as "unmanaged, never touched".
     assert data["unmanaged"] == []
     assert data["summary"] == {"create": 1, "update": 1, "replace": 0, "delete": 1, "no-op": 1}
+
+
+def test_json_blocked_entries_are_objects_naming_rule_and_address() -> None:
+    plan = sample_plan()
+    data = plan_json(plan, blocked=plan.blocked())
+    assert data["blocked"] == [
+        {
+            "address": None,  # max_deletes concerns every delete, not one
+            "rule": "max_deletes",
+            "message": "1 phone number deletion(s) exceed workspace.max_deletes (0); "
+            "re-run with --allow-deletes to delete them",
+        }
+    ]
+    assert plan_json(plan, blocked=plan.blocked(allow_deletes=True))["blocked"] == []
+
+
+def test_secrets_listing_in_every_format_and_never_in_drift() -> None:
+    plan = sample_plan()
+    plan.secrets = Secrets(needed=("SID", "TOKEN"), unset=("TOKEN",))
+    data = plan_json(plan)
+    assert data["secrets"] == {"needed": ["SID", "TOKEN"], "unset": ["TOKEN"]}
+    assert "secrets" not in plan_json(plan, mode="drift")
+    text, markdown, drift = io.StringIO(), io.StringIO(), io.StringIO()
+    render_text(plan, text)
+    render(plan, markdown, "markdown")
+    render_text(plan, drift, mode="drift")
+    assert "Secrets apply needs: SID, TOKEN.\nUnset here: TOKEN (apply refuses until they are set)." in text.getvalue()
+    assert "- Unset here: TOKEN (apply refuses until they are set)." in markdown.getvalue()
+    assert "Secrets" not in drift.getvalue()
+    # Not computed (a library user's plan, an old plan file): the JSON says nothing is needed.
+    plan.secrets = None
+    assert plan_json(plan)["secrets"] == {"needed": [], "unset": []}
 
 
 def test_markdown_has_marker_table_and_folded_details() -> None:

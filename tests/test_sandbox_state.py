@@ -13,10 +13,11 @@ from click.testing import CliRunner
 from provisioner.cli import cli
 from provisioner.emulator import persistence
 from provisioner.emulator.secrets_hygiene import fingerprint
-from provisioner.sandbox import STATE_FILE, lock_state
+from provisioner.sandbox import lock_state, state_path
 from provisioner.workspace import WorkspaceError
 
 ROOT = Path(__file__).resolve().parent.parent
+STATE_FILE = Path(".telephony/sandbox-telephony.json")  # the documented place for ./telephony.yaml
 
 
 def numbers_manifest(count: int) -> str:
@@ -121,3 +122,46 @@ def test_a_damaged_sandbox_state_is_one_line(workdir: Path, content: str, needle
     code, out, err = invoke("plan", "--sandbox")
     assert code == 1 and out == ""
     assert len(err.splitlines()) == 1 and needle in err and "delete it to start the sandbox over" in err, err
+
+
+def test_each_manifest_has_its_own_sandbox_beside_it(workdir: Path) -> None:
+    (workdir / "telephony.yaml").write_text(numbers_manifest(1))
+    (workdir / "sub").mkdir()
+    (workdir / "sub" / "other.yaml").write_text(numbers_manifest(2))
+    assert invoke("apply", "--sandbox", "--auto-approve")[0] == 0
+    # Another manifest (named from elsewhere) starts from an empty sandbox of its own, beside it.
+    code, out, err = invoke("plan", "--sandbox", "-f", "sub/other.yaml", "--format", "json")
+    assert code == 0, err
+    plan = json.loads(out)
+    assert (
+        plan["summary"]["create"] == 2 and plan["workspace"]["api_url"] == "sandbox://sub/.telephony/sandbox-other.json"
+    )
+    assert (workdir / STATE_FILE).is_file() and not (workdir / "sub" / STATE_FILE).exists()
+    assert state_path(Path("sub/other.yaml")) == Path("sub/.telephony/sandbox-other.json")
+    # The first manifest's sandbox kept its number: nothing to do there.
+    assert invoke("plan", "--sandbox", "--detailed-exitcode")[0] == 0
+    # The state does not depend on the directory the command runs from.
+    os.chdir(workdir / "sub")
+    assert invoke("plan", "--sandbox", "-f", "../telephony.yaml", "--detailed-exitcode")[0] == 0
+    assert not (workdir / "sub" / ".telephony" / "sandbox-telephony.json").exists()
+
+
+def test_init_names_the_sandbox_state(workdir: Path) -> None:
+    code, _, err = invoke("init", "-f", "voice.yaml")
+    assert code == 0, err
+    assert "Sandbox state (--sandbox) for voice.yaml: .telephony/sandbox-voice.json" in err
+
+
+def test_the_state_of_earlier_versions_is_named_once_and_left_alone(
+    workdir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (workdir / "telephony.yaml").write_text(numbers_manifest(1))
+    (workdir / ".telephony").mkdir()
+    (workdir / ".telephony" / "sandbox.json").write_text("{}")
+    assert invoke("plan", "--sandbox")[0] == 0
+    # A warning (the CLI logs warnings to stderr; here pytest captures the log).
+    assert "the sandbox state is now .telephony/sandbox-telephony.json (one per manifest)" in caplog.text
+    assert (workdir / ".telephony" / "sandbox.json").read_text() == "{}"
+    caplog.clear()
+    assert invoke("plan", "--sandbox")[0] == 0
+    assert "sandbox.json" not in caplog.text  # once: the new state exists now

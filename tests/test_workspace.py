@@ -108,3 +108,17 @@ def test_the_deadline_flag_then_environment_then_default() -> None:
     assert deadline(5.0, 900.0, {"TELEPHONY_DEADLINE": "60"}) == 5.0
     with pytest.raises(WorkspaceError, match="TELEPHONY_DEADLINE"):
         deadline(None, 900.0, {"TELEPHONY_DEADLINE": "-3"})
+
+
+def test_an_environments_key_variable_is_the_only_one_read() -> None:
+    env = {"ELEVENLABS_API_KEY": "default-key", "KEY_PROD": " prod-key\n"}
+    assert resolve_target(None, "default", env, key_variable="KEY_PROD", env_name="production").api_key == "prod-key"
+    # Set but empty, or unset: never ELEVENLABS_API_KEY instead; the error names the variable, not a value.
+    for environ in ({"ELEVENLABS_API_KEY": "default-key"}, {"ELEVENLABS_API_KEY": "default-key", "KEY_PROD": ""}):
+        with pytest.raises(WorkspaceError) as caught:
+            resolve_target(None, "default", environ, key_variable="KEY_PROD", env_name="production")
+        message = str(caught.value)
+        assert message.startswith("KEY_PROD is not set or empty: environment 'production' reads its API key")
+        assert "default-key" not in message
+    with pytest.raises(WorkspaceError, match=r"^KEY_PROD contains spaces"):
+        resolve_target(None, "default", {"KEY_PROD": "a b"}, key_variable="KEY_PROD", env_name="production")

@@ -30,7 +30,8 @@ class AgentMissing(ApiError):
         self.agent_id = agent_id
         self.args = (
             f"agent {alias!r} ({agent_id}) does not exist in the workspace: check its id in the manifest, "
-            "and that ELEVENLABS_API_KEY and the API URL are for the workspace that has it",
+            "and that the API key (ELEVENLABS_API_KEY, or the environment's api_key_env) and the API URL are for "
+            "the workspace that has it",
         )
 
     def __str__(self) -> str:

@@ -71,13 +71,17 @@ def refuse_overwrite(path: Path, force: bool) -> None:
         fail(ExitCode.ERROR, f"Error: {path} exists; use --force to overwrite it.")
 
 
-def import_text(sandbox: bool, api_url: str | None, parallelism: int, agents: str) -> Any:
+def import_text(
+    sandbox: bool, api_url: str | None, parallelism: int, agents: str, manifest: Path = Path("telephony.yaml")
+) -> Any:
     from provisioner import importer
     from provisioner.api.live import snapshot
     from provisioner.session import workspace_client
 
     async def run() -> importer.Imported:
-        async with workspace_client(sandbox=sandbox, api_url=api_url, parallelism=parallelism) as client:
+        async with workspace_client(
+            sandbox=sandbox, api_url=api_url, parallelism=parallelism, manifest_path=manifest
+        ) as client:
             return importer.build(await snapshot(client, all_agents=agents == "all"))
 
     return _run(run())
@@ -128,7 +132,7 @@ def cmd_init(
 ) -> None:
     refuse_overwrite(path, force)
     if from_workspace:
-        imported = import_text(sandbox, api_url, parallelism, agents)
+        imported = import_text(sandbox, api_url, parallelism, agents, path)
         write_atomically(path, imported.text)
         report(imported, str(path))
     else:
@@ -137,6 +141,9 @@ def cmd_init(
     added = add_gitignore(path.parent / ".gitignore")
     if added:
         err(f"Added {', '.join(added)} to {path.parent / '.gitignore'}.")
+    from provisioner.sandbox import state_path  # light: the emulator itself loads only when used
+
+    err(f"Sandbox state (--sandbox) for {path}: {state_path(path)} (delete it to start the sandbox over).")
     err(f"Next: telephony validate -f {path}, then telephony plan -f {path}.")
 
 
@@ -149,7 +156,11 @@ def connection(func: Any) -> Any:
             show_default=True,
             help="Import the agents assigned to a number, or all agents.",
         ),
-        click.option("--sandbox", is_flag=True, help="Read the local emulator (.telephony/sandbox.json)."),
+        click.option(
+            "--sandbox",
+            is_flag=True,
+            help="Read the local emulator (the sandbox of telephony.yaml, or of init's -f).",
+        ),
         click.option("--api-url", default=None, help="API base URL (else ELEVENLABS_BASE_URL, else the default)."),
         click.option(
             "--parallelism", type=click.IntRange(1, 64), default=8, show_default=True, help="Concurrent API requests."

@@ -53,5 +53,9 @@ def file_option(
 FILE = file_option()
 ENV = click.option("--env", "env", default=None, help="Environment from the manifest's environments: block.")
 VAR = click.option("--var", "variables", multiple=True, metavar="K=V", help="Set a template variable.")
-SANDBOX = click.option("--sandbox", is_flag=True, help="Run against the local emulator (.telephony/sandbox.json).")
+SANDBOX = click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Run against the local emulator (state: .telephony/sandbox-NAME.json beside NAME.yaml).",
+)
 API_URL = click.option("--api-url", default=None, help="API base URL (else ELEVENLABS_BASE_URL, else the region).")

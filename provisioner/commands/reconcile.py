@@ -1,8 +1,10 @@
 """`telephony plan`, `telephony apply`, `telephony drift`: the reconciler's commands.
 
 Exit codes (README "Exit codes"): plan --detailed-exitcode 0 no changes / 1 error / 2 changes /
-3 blocked; drift 0 in sync / 1 error / 2 drift; apply 0 done / 1 error before any change /
-3 refused by a safety rule / 4 partial / 5 stale plan file / 6 read-back mismatch.
+3 blocked (plan --require-secrets: 1 when a needed ${VAR} is unset); drift 0 in sync / 1 error /
+2 drift (--fail-on-unmanaged: also unmanaged numbers); apply 0 done / 1 error before any change /
+3 refused by a safety rule / 4 partial / 5 stale plan file (also one made with --sandbox applied
+without it, or the reverse) / 6 read-back mismatch. docs/outputs.md has the JSON formats.
 Errors are one readable line on stderr (the API call, its status, the API's message), never a
 traceback; nothing printed ever holds a secret value.
 
@@ -34,7 +36,7 @@ from provisioner.exitcodes import ExitCode
 if TYPE_CHECKING:
     from provisioner.apply import ApplyReport, StepResult
     from provisioner.header import Header
-    from provisioner.plan import Plan
+    from provisioner.plan import Blocked, Plan
     from provisioner.session import Context
 
 T = TypeVar("T")
@@ -42,7 +44,10 @@ FORMATS = click.Choice(["text", "json", "markdown"])
 DEADLINE_PASSED = "the run deadline (--deadline) passed"
 WRITES_STARTED = False  # set once apply may have sent a write: an interrupt then says so
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what the shell reports for a tool whose reader went away
-AUTH_HINT = " (check ELEVENLABS_API_KEY, and that the API URL is the key's workspace and region)"
+AUTH_HINT = (
+    " (check ELEVENLABS_API_KEY, or the variable the environment's api_key_env names, and that the API URL is "
+    "the key's workspace and region)"
+)
 
 
 class Exit(Exception):
@@ -190,8 +195,9 @@ def start(opts: Common, variables: dict[str, str]) -> Context:
 
 
 def shown_warnings(ctx: Context) -> tuple[str, ...]:
-    # In the sandbox unset ${VAR}s get dummy values (warned about once, at apply).
-    return tuple(str(w) for w in ctx.warnings if not (ctx.sandbox and w.code == "unset-variable"))
+    # Unset ${VAR}s are not warned about: plan lists those its changes need (one truth with apply's
+    # check, `library.secrets_listing`), apply refuses naming them, drift needs none.
+    return tuple(str(w) for w in ctx.warnings if w.code != "unset-variable")
 
 
 def comment_header(manifest: str, env: str | None, warnings: tuple[str, ...] = ()) -> Header:
@@ -201,8 +207,9 @@ def comment_header(manifest: str, env: str | None, warnings: tuple[str, ...] = (
     return header(manifest, env, os.environ, warnings)
 
 
-def plan_live(ctx: Context, opts: Common, *, targets: tuple[str, ...] = ()) -> Plan:
-    """Observe the workspace and plan (read-only): what plan and drift show."""
+def plan_live(ctx: Context, opts: Common, *, targets: tuple[str, ...] = (), secrets: bool = False) -> Plan:
+    """Observe the workspace and plan (read-only): what plan and drift show. With `secrets`, the
+    plan lists the `${VAR}`s apply will need and those unset here (`Plan.secrets`)."""
     from provisioner import library
     from provisioner.workspace import READ_DEADLINE, deadline
 
@@ -211,7 +218,8 @@ def plan_live(ctx: Context, opts: Common, *, targets: tuple[str, ...] = ()) -> P
     async def run() -> Plan:
         async with ctx.client(opts.parallelism) as client:
             client.set_deadline(seconds)
-            return await library.plan(ctx.manifest, client, ctx.options(targets=targets))
+            environ = ctx.environ if secrets else None
+            return await library.plan(ctx.manifest, client, ctx.options(targets=targets), environ=environ)
 
     return _run(run())
 
@@ -230,7 +238,9 @@ def warn_dummies(ctx: Context, plan: Plan) -> None:
 # -- plan -------------------------------------------------------------------------------------
 
 
-def cmd_plan(opts: Common, targets: tuple[str, ...], out: Path | None, fmt: str, detailed_exitcode: bool) -> None:
+def cmd_plan(
+    opts: Common, targets: tuple[str, ...], out: Path | None, fmt: str, detailed_exitcode: bool, require_secrets: bool
+) -> None:
     from provisioner.planfile import STDOUT, PlanFile, check_writable, dumps, write
     from provisioner.render import render
 
@@ -238,7 +248,7 @@ def cmd_plan(opts: Common, targets: tuple[str, ...], out: Path | None, fmt: str,
     if out is not None:
         check_writable(out)
     ctx = start(opts, values)
-    plan = plan_live(ctx, opts, targets=targets)
+    plan = plan_live(ctx, opts, targets=targets, secrets=True)
     blocked = plan.blocked()
     to_stdout = out == STDOUT
     shown = comment_header(str(ctx.path), opts.env, shown_warnings(ctx))
@@ -248,6 +258,10 @@ def cmd_plan(opts: Common, targets: tuple[str, ...], out: Path | None, fmt: str,
     elif out is not None:
         write(out, PlanFile(plan, str(ctx.path), opts.env, values))
         err(f"Saved the plan to {out}. Apply it with: telephony apply {out}")
+    unset = plan.secrets.unset if plan.secrets is not None else ()
+    if require_secrets and unset:
+        # Names only: a job that holds the values fails here, before an apply that would refuse.
+        fail(ExitCode.ERROR, f"Error: --require-secrets: apply needs {', '.join(unset)}, not set here.")
     if detailed_exitcode:
         if blocked:
             fail(ExitCode.BLOCKED, "")
@@ -258,26 +272,30 @@ def cmd_plan(opts: Common, targets: tuple[str, ...], out: Path | None, fmt: str,
 # -- drift ------------------------------------------------------------------------------------
 
 
-def cmd_drift(opts: Common, fmt: str) -> None:
+def cmd_drift(opts: Common, fmt: str, fail_on_unmanaged: bool) -> None:
     from provisioner.render import render
 
     ctx = start(opts, parse_vars(opts.variables))
     plan = plan_live(ctx, opts)
     render(plan, sys.stdout, fmt, mode="drift", header=comment_header(str(ctx.path), opts.env, shown_warnings(ctx)))
-    if plan.has_changes:
+    # Unmanaged numbers are always listed; only --fail-on-unmanaged counts them as drift.
+    if plan.has_changes or (fail_on_unmanaged and plan.unmanaged):
         fail(ExitCode.CHANGES, "")
 
 
 # -- apply ------------------------------------------------------------------------------------
 
 
-def confirm(auto_approve: bool) -> None:
+def confirm(auto_approve: bool, *, to_stderr: bool = False) -> None:
     if auto_approve:
         return
     if not sys.stdin.isatty():
         fail(ExitCode.ERROR, "Error: no terminal to confirm on; re-run with --auto-approve to apply.")
     answer = click.prompt(
-        "Do you want to apply these changes? Only 'yes' will be accepted", default="", show_default=False
+        "Do you want to apply these changes? Only 'yes' will be accepted",
+        default="",
+        show_default=False,
+        err=to_stderr,
     )
     if answer.strip() != "yes":
         fail(ExitCode.ERROR, "Apply cancelled: nothing was changed.")
@@ -339,13 +357,72 @@ def cmd_apply(
     allow_replace: bool,
     rotate_secrets: bool,
     planfile: Path | None,
+    fmt: str,
 ) -> None:
+    """Apply; with `--format json` stdout holds one JSON document (apply_report), also when apply
+    refuses before any write, and everything else (the plan, progress, the prompt) goes to stderr."""
+    from provisioner.errors import TelephonyError
+
+    args = (opts, auto_approve, allow_deletes, allow_replace, rotate_secrets, planfile)
+    if fmt != "json":
+        code = run_apply(*args, as_json=False)
+    else:
+        try:
+            code = run_apply(*args, as_json=True)
+        except (Exit, TelephonyError) as exc:
+            from provisioner.apply_report import apply_json, write_apply_json
+
+            message = exc.message.removeprefix("Error: ") if isinstance(exc, Exit) else str(exc)
+            write_apply_json(apply_json(None, None, refusal_code(exc), error=message), sys.stdout)
+            raise
+    if code != ExitCode.OK:
+        fail(code, "")
+
+
+def refusal_code(exc: Exception) -> int:
+    """The exit code `handled` gives `exc` (an apply that stopped before its first write)."""
+    from provisioner.errors import BlockedBySafetyRule, StalePlan
+
+    if isinstance(exc, Exit):
+        return exc.code
+    if isinstance(exc, StalePlan):
+        return ExitCode.STALE_PLAN
+    if isinstance(exc, BlockedBySafetyRule):
+        return ExitCode.BLOCKED
+    return ExitCode.ERROR
+
+
+def check_sandbox_matches(planfile: Path, plan: Plan, sandbox: bool) -> None:
+    """A plan made with --sandbox is applied with it, and one made without, without it (exit 5:
+    like any plan made against another workspace, but said in one line, before any API call)."""
+    if plan.sandbox == sandbox:
+        return
+    if plan.sandbox:
+        why = f"{planfile} was made with --sandbox; apply it with --sandbox, or make a new plan without it"
+    else:
+        where = plan.workspace.get("api_url", "a live workspace")
+        why = f"{planfile} was made against {where}, not the sandbox; apply it without --sandbox"
+    fail(ExitCode.STALE_PLAN, f"Error: {why}.")
+
+
+def run_apply(
+    opts: Common,
+    auto_approve: bool,
+    allow_deletes: bool,
+    allow_replace: bool,
+    rotate_secrets: bool,
+    planfile: Path | None,
+    *,
+    as_json: bool,
+) -> int:
     from provisioner import library
     from provisioner.planfile import read
     from provisioner.render import render_text
     from provisioner.workspace import deadline
 
     saved = read(planfile) if planfile is not None else None
+    if saved is not None and planfile is not None:
+        check_sandbox_matches(planfile, saved.plan, opts.sandbox)
     if saved is not None:
         # The plan decides what is sent and records how the manifest was loaded; the manifest itself
         # is the one named on this command line (-f, default telephony.yaml), never a path from the file.
@@ -364,8 +441,8 @@ def cmd_apply(
     ctx = start(opts, values)
     targets = tuple(saved.plan.targets) if saved else ()
 
-    def show(plan: Plan, blocked: list[str]) -> None:
-        render_text(plan, sys.stdout, blocked=blocked)
+    def show(plan: Plan, blocked: list[Blocked]) -> None:
+        render_text(plan, sys.stderr if as_json else sys.stdout, blocked=blocked)
 
     stopped: list[int] = []  # the signal that asked to stop, once one did
 
@@ -376,7 +453,7 @@ def cmd_apply(
             def approve(plan: Plan) -> None:
                 warn_dummies(ctx, plan)
                 if saved is None:
-                    confirm(auto_approve)
+                    confirm(auto_approve, to_stderr=as_json)
                 graceful_stop(stopped)
                 # Writes start now: never cut one mid-flight; the deadline only stops new steps.
                 client.soften_deadline()
@@ -402,6 +479,17 @@ def cmd_apply(
                 stop=stop,
             )
             report = outcome.report
+            if as_json:
+                from provisioner.apply_report import apply_json, write_apply_json
+
+                code: int = ExitCode.OK if report is None else exit_code(report)
+                if stopped and report is not None:
+                    code = ExitCode.PARTIAL if report.changed_anything else 128 + stopped[0]
+                why = f"stopped by {signal.Signals(stopped[0]).name}" if stopped else None
+                requests = (client.stats.requests, client.stats.retries)
+                document = apply_json(outcome.plan, report, code, stopped=why, requests=requests)
+                write_apply_json(document, sys.stdout)
+                return code
             if report is None:
                 return ExitCode.OK
             print_report(report)
@@ -423,11 +511,9 @@ def cmd_apply(
     import asyncio  # imported when used: it is a tenth of the CLI's start
 
     try:
-        code = _run(run())
+        return _run(run())
     except asyncio.CancelledError:  # a second signal, or the grace period ran out
         raise signals.Interrupted(stopped[0] if stopped else signal.SIGINT) from None
-    if code != ExitCode.OK:
-        fail(code, "")
 
 
 def graceful_stop(stopped: list[int]) -> None:
@@ -481,6 +567,11 @@ def register(group: click.Group) -> None:
     )
     @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
     @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 no changes, 2 changes, 3 blocked, 1 error.")
+    @click.option(
+        "--require-secrets",
+        is_flag=True,
+        help="Exit 1 (after printing the plan) when a ${VAR} apply needs is not set here.",
+    )
     @handled
     def plan(opts: Common, **kwargs: Any) -> None:
         """Show what apply would change in the workspace."""
@@ -493,6 +584,14 @@ def register(group: click.Group) -> None:
     @click.option("--allow-replace", is_flag=True, help="Allow replacing numbers (delete and re-import).")
     @click.option("--rotate-secrets", is_flag=True, help="Re-send write-only secrets (SIP passwords, webhook secrets).")
     @click.argument("planfile", required=False, type=click.Path(path_type=Path))
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="json: every step as one JSON document on stdout (schemas/apply-output.schema.json).",
+    )
     @handled
     def apply(opts: Common, **kwargs: Any) -> None:
         """Apply the manifest (or a saved plan) to the workspace."""
@@ -509,6 +608,11 @@ def register(group: click.Group) -> None:
     @group.command("drift", cls=usage.Command)
     @common
     @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+    @click.option(
+        "--fail-on-unmanaged",
+        is_flag=True,
+        help="Exit 2 also when the workspace has numbers the manifest does not declare.",
+    )
     @handled
     def drift(opts: Common, **kwargs: Any) -> None:
         """Report live values that differ from the manifest (read-only)."""

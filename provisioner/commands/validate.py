@@ -117,13 +117,13 @@ def _json(results: list[tuple[str, list[Diagnostic]]]) -> str:
 @click.command(cls=usage.Command)
 @click.option(
     "--kind",
-    type=click.Choice(["manifest", "plan-output", "plan-file"]),
+    type=click.Choice(["manifest", "plan-output", "plan-file", "apply-output"]),
     default="manifest",
     show_default=True,
-    help="Which schema: the manifest, `plan --format json` output, or a plan file.",
+    help="Which schema: the manifest, `plan --format json` output, a plan file, or `apply --format json` output.",
 )
 def schema(kind: str) -> None:
-    """Print a JSON Schema (as in schemas/: telephony, plan-output, plan-file)."""
+    """Print a JSON Schema (as in schemas/: telephony, plan-output, plan-file, apply-output)."""
     if kind == "manifest":
         from provisioner.manifest_schema import schema_text  # builds the manifest models: only here
 

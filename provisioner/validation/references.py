@@ -13,12 +13,22 @@ from provisioner.locate import walk_strings
 from provisioner.validation.context import Context
 
 
+def _key_variables(data: object) -> set[str]:
+    """The variables environments read their API key from (`environments.<name>.api_key_env`)."""
+    environments = data.get("environments") if isinstance(data, dict) else None
+    if not isinstance(environments, dict):
+        return set()
+    values = (e.get("api_key_env") for e in environments.values() if isinstance(e, dict))
+    return {v for v in values if isinstance(v, str)}
+
+
 def check(context: Context) -> None:
+    configured = _key_variables(context.source.data)
     for path, value in walk_strings(context.source.data):
         names = grammar.references(value)
         if not names:
             continue
-        keys = [n for n in names if grammar.is_api_key_variable(n)]
+        keys = [n for n in names if grammar.is_api_key_variable(n) or n in configured]
         for name in keys:
             message = (
                 f"${{{name}}} names an ElevenLabs API key, which a manifest may not reference in any field "

@@ -106,5 +106,5 @@ def test_bad_flags_and_environment_are_one_line_and_exit_1(
 
 def test_a_corrupt_sandbox_state_says_how_to_start_over(workdir: Path) -> None:
     (workdir / ".telephony").mkdir()
-    (workdir / ".telephony" / "sandbox.json").write_text("{not json")
-    one_line_error(run(workdir, "plan", "--sandbox"), "sandbox.json", "delete it")
+    (workdir / ".telephony" / "sandbox-telephony.json").write_text("{not json")
+    one_line_error(run(workdir, "plan", "--sandbox"), "sandbox-telephony.json", "delete it")

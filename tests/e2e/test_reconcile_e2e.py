@@ -178,7 +178,7 @@ def test_plan_exit_codes_and_formats(cli: Cli) -> None:
     assert markdown.returncode == 0
     assert markdown.stdout.startswith("<!-- telephony:plan env=") and "<details>" in markdown.stdout
     as_json = json.loads(cli("plan", "--format", "json").stdout)
-    assert as_json["format_version"] == "1.2"
+    assert as_json["format_version"] == "1.3"
     creates = [c for c in as_json["resource_changes"] if c["change"]["actions"] == ["create"]]
     assert {c["address"] for c in creates} >= {"phone_number.support-line", "phone_number.sales-pbx"}
     twilio = next(c for c in creates if c["address"] == "phone_number.support-line")

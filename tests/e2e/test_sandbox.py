@@ -25,7 +25,7 @@ def test_sandbox_apply_then_plan_is_clean(manifest: Path, tmp_path: Path) -> Non
     extra = ["--env", "staging"] if "environments:" in manifest.read_text() else []
     applied = run(tmp_path, "apply", "--sandbox", "--auto-approve", *extra)
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    assert (tmp_path / ".telephony" / "sandbox.json").exists()
+    assert (tmp_path / ".telephony" / "sandbox-telephony.json").exists()
     assert "dummy values" in applied.stderr or "${" not in manifest.read_text()
     plan = run(tmp_path, "plan", "--sandbox", "--detailed-exitcode", *extra)
     assert plan.returncode == 0, plan.stdout + plan.stderr
