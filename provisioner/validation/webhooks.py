@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from provisioner import grammar
-from provisioner.locate import walk_strings
+from provisioner.locate import strings_at
 from provisioner.manifest import SecretName, Webhook
 from provisioner.validation.context import Context
 
@@ -38,7 +38,7 @@ def _webhook(context: Context, path: Path, webhook: Webhook) -> None:
 
 
 def _literal_secrets(context: Context) -> None:
-    for path, value in walk_strings(context.source.data):
+    for path, value in strings_at(context.source.data, grammar.REFERENCE_PATHS):
         if grammar.is_secret_field(path) and not grammar.has_reference(value):
             field = path[-1]
             message = (
@@ -56,7 +56,7 @@ def _suggest_name(path: Path) -> str:
 
 def _unset_variables(context: Context) -> None:
     reported: set[str] = set()
-    for path, value in walk_strings(context.source.data):
+    for path, value in strings_at(context.source.data, grammar.REFERENCE_PATHS):
         if not grammar.may_hold_reference(path):  # elsewhere a reference is an error of its own
             continue
         for name in grammar.unset_references(value, context.environ):
