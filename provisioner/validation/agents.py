@@ -46,7 +46,7 @@ def _answered(context: Context) -> Callable[[str], dict[str, PhoneNumber] | None
     }
     answering: defaultdict[str, dict[str, PhoneNumber]] = defaultdict(dict)
     for name, number in context.manifest.phone_numbers.items():
-        if not (isinstance(number, TwilioNumber) and number.twilio.caller_id_only):
+        if number.agent is not None and not (isinstance(number, TwilioNumber) and number.twilio.caller_id_only):
             answering[number.agent][name] = number
     return lambda alias: None if alias in unknown else dict(answering.get(alias, {}))
 
