@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from provisioner import grammar, secrets
+from provisioner import gcpause, grammar, secrets
 from provisioner.api.client import ElevenLabsClient
 from provisioner.api.codec import request_references
 from provisioner.api.live import LiveState, Needs, observe
@@ -180,8 +180,11 @@ async def observe_and_plan(
     manifest: Manifest, client: ElevenLabsClient, options: Options | None = None
 ) -> tuple[LiveState, Plan]:
     """Observe the workspace and plan `manifest` against it (read-only)."""
-    live = await observe(client, needs(manifest))
-    return live, build_plan(manifest, live, options)
+    # Decoding 10,000 numbers and planning them builds a few hundred thousand objects that live
+    # until the command ends: the collector would traverse them again and again (gcpause).
+    with gcpause.paused(keep=True):
+        live = await observe(client, needs(manifest))
+        return live, build_plan(manifest, live, options)
 
 
 async def plan(source: Manifest | Path | str, client: ElevenLabsClient, options: Options | None = None) -> Plan:
