@@ -20,7 +20,10 @@ def paused(*, keep: bool = False) -> Iterator[None]:
 
     `keep`: what exists at the end of the block is moved out of the collector's reach
     (`gc.freeze`), for long-lived results such as a loaded manifest: the first collection after
-    the block would otherwise traverse all of it again. Reference counting still frees it."""
+    the block would otherwise traverse all of it again (about 7% of a 10,000-number validate).
+    Reference counting still frees it; only reference cycles that are garbage at that moment stay
+    uncollected, which a short CLI run does not notice and a long-lived process pays once per
+    load (`gc.unfreeze()` gives them back)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
