@@ -40,7 +40,7 @@ class Code:
 CODES: tuple[Code, ...] = (
     # Reading the file: each of these stops the run (nothing after it can be checked).
     Code("file", "read", ERROR, "the file is missing, a directory, or cannot be read"),
-    Code("too-large", "read", ERROR, "over 1,000,000 bytes: refused before parsing"),
+    Code("too-large", "read", ERROR, "over 2,000,000 bytes: refused before parsing"),
     Code(
         "encoding",
         "read",

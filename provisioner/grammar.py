@@ -297,6 +297,11 @@ _WEBHOOK_HEADERS: frozenset[tuple[str, ...]] = frozenset(
 )
 
 
+# Every path where a `${VAR}` may stand (credential fields and webhook header values): the
+# validation rules walk only these branches of a manifest, not each of its thousands of strings.
+REFERENCE_PATHS: frozenset[tuple[str, ...]] = CREDENTIAL_FIELDS | _WEBHOOK_HEADERS
+
+
 def _matches(keys: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
     return len(keys) == len(pattern) and all(p in ("*", k) for k, p in zip(keys, pattern, strict=True))
 

@@ -20,24 +20,24 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from provisioner import grammar, secrets
-from provisioner.api.client import ElevenLabsClient
-from provisioner.api.codec import request_references
-from provisioner.api.live import LiveState, Needs, observe
-from provisioner.apply import Applier, ApplyReport, StepResult
-from provisioner.changes import NumberImport, NumberUpdate, SecretCreate, SecretRotate
+from provisioner import gcpause, grammar, secrets
 from provisioner.diagnostics import Diagnostic, ManifestInvalid, sort
 from provisioner.errors import BlockedBySafetyRule, ManifestError, StalePlan
 from provisioner.loader import check, load, prepare, render_for
 from provisioner.manifest import Manifest
-from provisioner.plan import Blocked, Plan, Secrets
-from provisioner.planfile import staleness
-from provisioner.planner import Options, build_plan
 from provisioner.templating import MAX_RENDER_SECONDS
 
+if TYPE_CHECKING:  # imported where used: validate needs none of the API's modules (about 1 s)
+    from provisioner.api.client import ElevenLabsClient
+    from provisioner.api.live import LiveState, Needs
+    from provisioner.apply import ApplyReport, StepResult
+    from provisioner.plan import Blocked, Plan, Secrets
+    from provisioner.planner import Options
+
 Resolve = Callable[[str], str]
-Progress = Callable[[StepResult, int, int], None]
+Progress = Callable[["StepResult", int, int], None]
 
 
 class MissingVariables(ManifestError):
@@ -164,6 +164,8 @@ def _out_of_budget(file: str, name: str | None, budget: float, at: Diagnostic | 
 
 def needs(manifest: Manifest) -> Needs:
     """What a plan of `manifest` must read from the workspace."""
+    from provisioner.api.live import Needs
+
     webhooks = manifest.declares("pre_call_webhook") or any(
         a.pre_call_webhook is not None for a in manifest.agents.values()
     )
@@ -180,8 +182,14 @@ async def observe_and_plan(
     manifest: Manifest, client: ElevenLabsClient, options: Options | None = None
 ) -> tuple[LiveState, Plan]:
     """Observe the workspace and plan `manifest` against it (read-only)."""
-    live = await observe(client, needs(manifest))
-    return live, build_plan(manifest, live, options)
+    # Decoding 10,000 numbers and planning them builds a few hundred thousand objects that live
+    # until the command ends: the collector would traverse them again and again (gcpause).
+    from provisioner.api.live import observe
+    from provisioner.planner import build_plan
+
+    with gcpause.paused(keep=True):
+        live = await observe(client, needs(manifest))
+        return live, build_plan(manifest, live, options)
 
 
 async def plan(
@@ -209,6 +217,9 @@ async def drift(source: Manifest | Path | str, client: ElevenLabsClient) -> Plan
 
 def needed_references(planned: Plan) -> list[str]:
     """`${VAR}` names the actionable changes of `planned` will send (checked before any write)."""
+    from provisioner.api.codec import request_references
+    from provisioner.changes import NumberImport, NumberUpdate, SecretCreate, SecretRotate
+
     names: list[str] = []
     for change in planned.actionable:
         found: list[str] = []
@@ -229,6 +240,8 @@ def secrets_listing(planned: Plan, environ: Mapping[str, str]) -> Secrets:
 
     `environ` is where apply would resolve them (the sandbox's dummies fill every one)."""
     needed = needed_references(planned)
+    from provisioner.plan import Secrets
+
     return Secrets(tuple(sorted(needed)), tuple(sorted(missing_references(needed, environ))))
 
 
@@ -243,6 +256,8 @@ async def execute(
     """Apply the actionable changes of `planned` (made against `live`), in dependency order.
 
     `stop()` is asked before each step starts: once it gives a reason, the rest are skipped."""
+    from provisioner.apply import Applier
+
     applier = Applier(
         client,
         resolve,
@@ -282,6 +297,8 @@ async def apply(
     `StalePlan`, `BlockedBySafetyRule` or `MissingVariables` with nothing changed. Once
     `should_stop()` is true no further step starts (e.g. a run deadline).
     """
+    from provisioner.planfile import staleness
+
     env = os.environ if environ is None else environ
     live, fresh = await observe_and_plan(_manifest(source), client, options)
     if saved is not None:

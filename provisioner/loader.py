@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from provisioner import requires, schema_errors, templating, validation
+from provisioner import gcpause, requires, schema_errors, templating, validation
 from provisioner.diagnostics import Diagnostic, ManifestInvalid, did_you_mean, has_errors, sort
 from provisioner.locate import SourceMap
 from provisioner.manifest import Environment, Manifest
@@ -48,7 +48,9 @@ __all__ = [
     "render_for",
 ]
 
-MAX_FILE_BYTES = 1_000_000
+# As large as the rendered text may be (templating.MAX_RENDERED_CHARS): room for 10,000 numbers written one
+# a line (about 1.1 MB), still refusing a file that is only meant to exhaust memory.
+MAX_FILE_BYTES = 2_000_000
 _ENVIRONMENTS = re.compile(r"^environments\s*:(?=\s|$)")
 
 
@@ -116,7 +118,11 @@ def check(
     prepared: Prepared, rendered: Rendered, *, environ: Mapping[str, str] | None = None, strict: bool = False
 ) -> LoadResult:
     """Stages 4 to 6 on a rendered text. Raises `ManifestInvalid` listing every problem found."""
-    environ = os.environ if environ is None else environ
+    with gcpause.paused(keep=True):  # a large manifest is a few hundred thousand objects
+        return _check(prepared, rendered, os.environ if environ is None else environ, strict)
+
+
+def _check(prepared: Prepared, rendered: Rendered, environ: Mapping[str, str], strict: bool) -> LoadResult:
     source, diagnostics = _parse(rendered, prepared.file)
     _looks_like_a_manifest(source)
     found, manifest, cut = _build(source)

@@ -7,7 +7,7 @@ the user wrote.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -81,6 +81,24 @@ class SourceMap:
             else:
                 return key_mark if at == "key" else mark
         return key_mark if at == "key" else mark
+
+
+def strings_at(data: Any, patterns: Collection[tuple[str, ...]], path: Path = ()) -> Iterator[tuple[Path, str]]:
+    """The string values whose path matches one of `patterns` ("*" stands for any one key or
+    index), in `walk_strings` order; branches no pattern can reach are not walked."""
+    if isinstance(data, str):
+        if any(len(pattern) == len(path) for pattern in patterns):
+            yield path, data
+        return
+    depth = len(path)
+    deeper = [pattern for pattern in patterns if len(pattern) > depth]
+    if not deeper or not isinstance(data, dict | list):
+        return
+    children = data.items() if isinstance(data, dict) else enumerate(data)
+    for key, value in children:
+        matching = [pattern for pattern in deeper if pattern[depth] in ("*", str(key))]
+        if matching:
+            yield from strings_at(value, matching, (*path, key))
 
 
 def walk_strings(data: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:

@@ -249,6 +249,8 @@ def _delete(item: LiveNumber, address: str, reason: Reason, text: str, aliases: 
 
 def _keeper(copies: list[LiveNumber], number: desired.DesiredNumber, aliases: dict[str, str]) -> LiveNumber:
     """Of several live copies of one number, the one that matches the manifest, else the first listed."""
+    if len(copies) == 1:  # the usual case: no views to build (10,000 numbers made 40,000 views)
+        return copies[0]
     want = number.state.view(aliases, manage_agent=number.manages_agent)
     for item in copies:
         if item.state.view(aliases, manage_agent=number.manages_agent) == want:

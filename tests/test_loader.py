@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from provisioner.diagnostics import Diagnostic, ManifestInvalid
-from provisioner.loader import LoadResult, load
+from provisioner.loader import MAX_FILE_BYTES, LoadResult, load
 from provisioner.manifest import SipTrunkNumber, TwilioNumber, Webhook
 
 ROOT = Path(__file__).parent.parent
@@ -191,7 +191,7 @@ def test_template_output_is_bounded(tmp_path: Path) -> None:
 
 
 def test_endless_input_is_cut_at_the_limit() -> None:
-    message = "/dev/zero:1:1: error: file is too large (over 1000000 bytes; the limit is 1000000)"
+    message = f"/dev/zero:1:1: error: file is too large (over {MAX_FILE_BYTES} bytes; the limit is {MAX_FILE_BYTES})"
     assert errors(Path("/dev/zero")) == [message]
 
 

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from provisioner.cli import cli
+from provisioner.loader import MAX_FILE_BYTES
 from tests.helpers import cli_env, run_cli
 
 ROOT = Path(__file__).parent.parent
@@ -105,13 +106,13 @@ def test_warnings_pass_unless_strict(path: Path) -> None:
 def test_huge_file_fails_fast_with_a_located_error(tmp_path: Path) -> None:
     huge = tmp_path / "huge.yaml"
     line = 'label: "' + "x" * 100 + '"\n'
-    huge.write_text("version: 1\n" + line * 20_000)  # about 2 MB
+    huge.write_text("version: 1\n" + line * (MAX_FILE_BYTES // 100))  # about 9% over the limit
     started = time.monotonic()
     result = _subprocess(huge)
     assert time.monotonic() - started < 10
     size = huge.stat().st_size
     assert result.stdout.splitlines()[0] == (
-        f"huge.yaml:1:1: error: file is too large ({size} bytes; the limit is 1000000)"
+        f"huge.yaml:1:1: error: file is too large ({size} bytes; the limit is {MAX_FILE_BYTES})"
     )
     assert result.returncode == 1
 

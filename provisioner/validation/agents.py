@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 
 from provisioner import grammar
 from provisioner.manifest import Agent, PhoneNumber, SipTrunkNumber, TransferRule, TwilioNumber
@@ -13,13 +14,14 @@ Path = tuple[str | int, ...]
 
 def check(context: Context) -> None:
     ids: dict[str, str] = {}
+    answered = _answered(context)
     for alias, agent in context.manifest.agents.items():
         path: Path = ("agents", alias)
         if agent.id in ids:
             message = f"agent id {agent.id} is already managed as '{ids[agent.id]}'; one alias per agent"
             context.error((*path, "id"), message, "duplicate-agent")
         ids.setdefault(agent.id, alias)
-        numbers = _answered(context, alias)
+        numbers = answered(alias)
         _placeholders(context, path, agent)
         _pre_call_webhook(context, path, agent)
         for index, rule in enumerate(agent.transfers or []):
@@ -29,21 +31,24 @@ def check(context: Context) -> None:
             _variables_provided(context, path, agent, numbers)
 
 
-def _answered(context: Context, alias: str) -> dict[str, PhoneNumber] | None:
-    """The numbers this agent answers (a caller-ID-only number answers nothing), or None when
-    that is unknown: a number the file gives this agent was cut for schema errors."""
+def _answered(context: Context) -> Callable[[str], dict[str, PhoneNumber] | None]:
+    """For an agent alias, the numbers it answers (a caller-ID-only number answers nothing), or
+    None when that is unknown: a number the file gives this agent was cut for schema errors.
+
+    Grouped in one pass over the numbers: asked per agent, a scan each would be agents x numbers."""
     written = context.raw("phone_numbers")
     if context.unsure("phone_numbers") and not isinstance(written, dict):
-        return None
-    for name, number in (written or {}).items():
-        mine = isinstance(number, dict) and number.get("agent") == alias
-        if mine and context.unsure("phone_numbers", name):
-            return None
-    return {
-        name: number
-        for name, number in context.manifest.phone_numbers.items()
-        if number.agent == alias and not (isinstance(number, TwilioNumber) and number.twilio.caller_id_only)
+        return lambda alias: None
+    unknown = {
+        number.get("agent")
+        for name, number in (written or {}).items()
+        if isinstance(number, dict) and isinstance(number.get("agent"), str) and context.unsure("phone_numbers", name)
     }
+    answering: defaultdict[str, dict[str, PhoneNumber]] = defaultdict(dict)
+    for name, number in context.manifest.phone_numbers.items():
+        if number.agent is not None and not (isinstance(number, TwilioNumber) and number.twilio.caller_id_only):
+            answering[number.agent][name] = number
+    return lambda alias: None if alias in unknown else dict(answering.get(alias, {}))
 
 
 def _placeholders(context: Context, path: Path, agent: Agent) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from provisioner import grammar
-from provisioner.locate import walk_strings
+from provisioner.locate import strings_at
 from provisioner.manifest import SecretName, Webhook
 from provisioner.validation.context import Context
 
@@ -17,8 +17,10 @@ def check(context: Context) -> None:
     for alias, agent in manifest.agents.items():
         if isinstance(agent.pre_call_webhook, Webhook):
             _webhook(context, ("agents", alias, "pre_call_webhook"), agent.pre_call_webhook)
-    _literal_secrets(context)
-    _unset_variables(context)
+    # Only where a ${VAR} may stand: walked once, not each of a large manifest's strings twice.
+    strings = list(strings_at(context.source.data, grammar.REFERENCE_PATHS))
+    _literal_secrets(context, strings)
+    _unset_variables(context, strings)
 
 
 def _webhook(context: Context, path: Path, webhook: Webhook) -> None:
@@ -37,8 +39,8 @@ def _webhook(context: Context, path: Path, webhook: Webhook) -> None:
             context.error((*path, "headers", name, "secret"), message, "secret-name")
 
 
-def _literal_secrets(context: Context) -> None:
-    for path, value in walk_strings(context.source.data):
+def _literal_secrets(context: Context, strings: list[tuple[Path, str]]) -> None:
+    for path, value in strings:
         if grammar.is_secret_field(path) and not grammar.has_reference(value):
             field = path[-1]
             message = (
@@ -54,9 +56,9 @@ def _suggest_name(path: Path) -> str:
     return "_".join(meaningful).upper().replace("-", "_")
 
 
-def _unset_variables(context: Context) -> None:
+def _unset_variables(context: Context, strings: list[tuple[Path, str]]) -> None:
     reported: set[str] = set()
-    for path, value in walk_strings(context.source.data):
+    for path, value in strings:
         if not grammar.may_hold_reference(path):  # elsewhere a reference is an error of its own
             continue
         for name in grammar.unset_references(value, context.environ):
