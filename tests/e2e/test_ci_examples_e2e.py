@@ -11,7 +11,6 @@ approval; drift opens one issue, updates it, and closes it when the drift is gon
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
 import subprocess
@@ -147,17 +146,6 @@ def repo(ci_server: EmulatorServer, tmp_path: Path) -> Iterator[Repo]:
         assert value not in written, f"secret {name} written by a CI step"
 
 
-@functools.cache
-def _feature(command: str, flag: str) -> bool:
-    """Whether this checkout's CLI has `flag` (features other branches add; see the xfails)."""
-    return flag in run_cli(command, "--help", env=cli_env(minimal=True)).stdout
-
-
-def _plan_lists_secrets() -> bool:
-    # `plan --require-secrets` and the plan JSON's "secrets" land together (plan JSON 1.3).
-    return _feature("plan", "--require-secrets")
-
-
 def test_a_pull_request_plan_is_commented_once_and_the_merge_applies_it(repo: Repo) -> None:
     (repo.path / "telephony.yaml").write_text(CHANGED)
     planned = repo.pull_request()
@@ -205,9 +193,6 @@ def test_a_dashboard_edit_after_review_stops_the_merge_and_a_fresh_plan_is_comme
 
 
 def test_a_secret_the_plan_needs_but_ci_lacks_fails_the_pull_request_naming_it(repo: Repo) -> None:
-    if not _plan_lists_secrets():
-        # TODO(lead): remove once plan JSON's "secrets" (format 1.3) is merged; then this must pass.
-        pytest.xfail("plan --format json has no 'secrets' yet (another branch adds it)")
     repo.update_state(secrets={"": ["ELEVENLABS_API_KEY"], "production": ["CRM_WEBHOOK_TOKEN"]})
     planned = repo.pull_request()
     assert not planned.success
@@ -238,9 +223,6 @@ def test_a_forks_pull_request_gets_a_sandbox_plan_and_is_told_the_live_plan_come
 
 
 def test_drift_opens_one_issue_updates_it_and_closes_it_when_gone(repo: Repo) -> None:
-    if not _feature("drift", "--fail-on-unmanaged"):
-        # TODO(lead): remove once `drift --fail-on-unmanaged` is merged; then this must pass.
-        pytest.xfail("drift --fail-on-unmanaged is not in this checkout yet (another branch adds it)")
     assert repo.telephony("apply", "--auto-approve").returncode == 0
     clean = repo.drift()
     assert clean.success, clean.log
@@ -292,9 +274,7 @@ def test_gitlab_merge_request_note_then_the_merge_applies_that_plan(repo: Repo) 
     assert planned.success, planned.log
     [note] = repo.comments()
     assert "2 to add" in note
-    assert ["glab", "variable", "list", "--output", "json", "--per-page", "100"] in repo.calls() or (
-        not _plan_lists_secrets()
-    )
+    assert ["glab", "variable", "list", "--output", "json", "--per-page", "100"] in repo.calls()
     assert gitlab.run_job(pipeline, "telephony-plan").success
     assert len(repo.comments()) == 1  # updated in place
 
