@@ -388,3 +388,39 @@ async def test_a_body_nested_too_deep_is_a_422_not_a_500(
         assert openapi.validate(method, url, 422, response.json())
     shallow = {"conversation_config": {"agent": {"dynamic_variables": {"dynamic_variable_placeholders": {"a": "b"}}}}}
     assert (await asgi_client.post("/v1/convai/agents/create", json=shallow)).status_code == 200
+
+
+async def test_a_tool_parameter_schema_is_answered_without_its_input_only_kind(
+    asgi_client: httpx.AsyncClient, openapi: OpenApiValidator
+) -> None:
+    # `property_kind` is in the request schemas of tool parameter schemas only: the response
+    # schemas forbid it (additionalProperties: false), so the API answers without it.
+    parameters = {
+        "type": "object",
+        "property_kind": "object",
+        "description": "",
+        "properties": {
+            "property_kind": {"type": "string", "description": "a parameter that happens to have this name"},
+            "items": {"type": "array", "property_kind": "array", "items": {"type": "string", "description": "x"}},
+        },
+        "constant_value": None,
+    }
+    tool = {
+        "type": "mcp",
+        "name": "lookup",
+        "description": "Look a caller up",
+        "integration_type": "mcp_server",
+        "mcp_tool_name": "lookup",
+        "mcp_tool_description": "Look a caller up",
+        "mcp_server_id": "srv",
+        "mcp_server_name": "crm",
+        "parameters": parameters,
+    }
+    agent_id = (await asgi_client.post("/v1/convai/agents/create", json={"conversation_config": {}})).json()["agent_id"]
+    body = {"conversation_config": {"agent": {"prompt": {"tools": [tool]}}}}
+    agent = (await asgi_client.patch(f"/v1/convai/agents/{agent_id}", json=body)).json()
+    assert openapi.validate("PATCH", f"/v1/convai/agents/{agent_id}", 200, agent)
+    [stored] = agent["conversation_config"]["agent"]["prompt"]["tools"]
+    assert "property_kind" not in stored["parameters"]
+    assert "property_kind" not in stored["parameters"]["properties"]["items"]
+    assert stored["parameters"]["properties"]["property_kind"]["type"] == "string"  # a name, kept

@@ -140,3 +140,33 @@ def drop_path(data: dict[str, Any], dotted: str) -> None:
             return
     if isinstance(node, dict):
         node.pop(last, None)
+
+
+# `property_kind` ("array" | "object") is in the request schemas of tool parameter schemas only
+# (ObjectJsonSchemaProperty-Input, ArrayJsonSchemaProperty-Input): their response schemas forbid
+# it (additionalProperties: false), so the API answers without it. Free JSON values are not
+# schemas and keep whatever they hold.
+_INPUT_ONLY_KINDS = frozenset({"array", "object"})
+_FREE_JSON = frozenset({"constant_value", "dynamic_variables"})
+
+
+def drop_input_only_kinds(record: dict[str, Any]) -> None:
+    """Remove `property_kind` from the parameter schemas of the stored agent's tools."""
+    prompt = record.get("conversation_config", {}).get("agent", {}).get("prompt")
+    tools = prompt.get("tools") if isinstance(prompt, dict) else None
+    if isinstance(tools, list):
+        _drop_kinds(tools)
+
+
+def _drop_kinds(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _drop_kinds(item)
+    elif isinstance(node, dict):
+        # A string value only: a parameter *named* property_kind maps to a schema (a dict).
+        kind = node.get("property_kind")
+        if isinstance(kind, str) and kind in _INPUT_ONLY_KINDS:
+            del node["property_kind"]
+        for key, value in node.items():
+            if key not in _FREE_JSON:
+                _drop_kinds(value)

@@ -323,6 +323,7 @@ class Store:
         for key in ("conversation_config", "platform_settings"):
             if body.get(key):
                 agent_config.merge(record[key], body[key], tree[key])
+        agent_config.drop_input_only_kinds(record)
         agent_schema.complete(record)
         self.agents[ident] = record
         self.changed(persist=persist)
@@ -354,6 +355,7 @@ class Store:
         if placeholders is not None:
             for name in removed:
                 placeholders.pop(name, None)
+        agent_config.drop_input_only_kinds(record)
         agent_schema.complete(record)
         if patch.get("name") is not None:
             record["name"] = patch["name"]
