@@ -28,6 +28,10 @@ ERROR: tuple[str, ...] = ("error",)
 WARNING: tuple[str, ...] = ("warning",)
 BOTH: tuple[str, ...] = ("error", "warning")
 
+# The code commands filter on: plan and drift list the secrets they need instead, and a CI job
+# that holds no secrets by design drops it (`validate --ignore-unset`).
+UNSET_VARIABLE = "unset-variable"
+
 
 @dataclass(frozen=True)
 class Code:
@@ -250,7 +254,7 @@ CODES: tuple[Code, ...] = (
     Code("empty-trunk", "rule", WARNING, "a SIP trunk declares neither `inbound` nor `outbound`"),
     Code("unused-trunk", "rule", WARNING, "a SIP trunk no phone number uses"),
     Code(
-        "unset-variable",
+        UNSET_VARIABLE,
         "rule",
         WARNING,
         "a `${VAR}` that is not set where validate runs (validate does not need it; plan and apply will)",

@@ -178,12 +178,17 @@ class _Block:
     attention: list[str]
 
 
+def _first_numbers(numbers: list[str]) -> list[str]:
+    """The numbers a shared trunk change lands on, cut after GROUP_NUMBERS_SHOWN (text and markdown)."""
+    shown = numbers[:GROUP_NUMBERS_SHOWN]
+    if len(numbers) > GROUP_NUMBERS_SHOWN:
+        shown.append(f"… and {len(numbers) - GROUP_NUMBERS_SHOWN} more")
+    return shown
+
+
 def _numbers_listed(group: TrunkGroup) -> list[str]:
     numbers = group.numbers()
-    listed = [f"  {number}" for number in numbers[:GROUP_NUMBERS_SHOWN]]
-    if len(numbers) > GROUP_NUMBERS_SHOWN:
-        listed.append(f"  … and {len(numbers) - GROUP_NUMBERS_SHOWN} more")
-    return [f"on {len(numbers)} numbers:", *listed]
+    return [f"on {len(numbers)} numbers:", *(f"  {number}" for number in _first_numbers(numbers))]
 
 
 def _block(item: Item, mode: Mode) -> _Block:
@@ -428,9 +433,7 @@ def _identity(header: Header) -> str:
 def _markdown_row(item: Item) -> dict[str, str]:
     if isinstance(item, TrunkGroup):
         numbers = [_code(change.address) for change in item.members]
-        shown = ", ".join(numbers[:GROUP_NUMBERS_SHOWN])
-        if len(numbers) > GROUP_NUMBERS_SHOWN:
-            shown += f", … and {len(numbers) - GROUP_NUMBERS_SHOWN} more"
+        shown = ", ".join(_first_numbers(numbers))
         return {
             "action": "update",
             "symbol": _SYMBOL["update"],

@@ -3,7 +3,8 @@
 The state of manifest `DIR/NAME.yaml` is `DIR/.telephony/sandbox-NAME.json` (`state_path`): beside
 the manifest, so it does not depend on the directory a command runs from, and two manifests (two
 environments' files, two services) never share a sandbox. A manifest that is not a regular file
-(`-f /dev/stdin`) keeps its state under `.telephony/` in the working directory. The sandbox's
+(`-f /dev/stdin`) keeps its state under `.telephony/` in the working directory; one not written
+yet (`init --import --sandbox`) already has the state it will have. The sandbox's
 workspace URL names that file (`sandbox://PATH`), so a plan made for one manifest's sandbox is
 stale against another's.
 
@@ -88,9 +89,10 @@ def lock_state(state_file: Path, wait: float = LOCK_WAIT_S) -> int:
 def state_path(manifest_path: Path) -> Path:
     """The sandbox state of `manifest_path`: `.telephony/sandbox-<stem>.json` beside it."""
     name = f"sandbox-{manifest_path.stem or 'telephony'}.json"
-    if manifest_path.is_file():
-        return manifest_path.parent / STATE_DIR / name
-    return Path(STATE_DIR) / name  # a pipe or a file not written yet (`init`): the working directory
+    if manifest_path.exists() and not manifest_path.is_file():
+        return Path(STATE_DIR) / name  # a pipe (`-f /dev/stdin`): the working directory
+    # A file not written yet (`init --import --sandbox`) too: the sandbox later runs will use.
+    return manifest_path.parent / STATE_DIR / name
 
 
 def sandbox_transport(manifest: Manifest, state_file: Path) -> httpx.AsyncBaseTransport:

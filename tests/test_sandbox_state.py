@@ -138,6 +138,8 @@ def test_each_manifest_has_its_own_sandbox_beside_it(workdir: Path) -> None:
     )
     assert (workdir / STATE_FILE).is_file() and not (workdir / "sub" / STATE_FILE).exists()
     assert state_path(Path("sub/other.yaml")) == Path("sub/.telephony/sandbox-other.json")
+    # A manifest not written yet (`init -f sub/new.yaml --import --sandbox`) reads the sandbox it will have.
+    assert state_path(Path("sub/new.yaml")) == Path("sub/.telephony/sandbox-new.json")
     # The first manifest's sandbox kept its number: nothing to do there.
     assert invoke("plan", "--sandbox", "--detailed-exitcode")[0] == 0
     # The state does not depend on the directory the command runs from.

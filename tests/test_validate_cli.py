@@ -375,3 +375,13 @@ def test_ignore_unset_lets_a_job_without_secrets_run_strict(tmp_path: Path, monk
     assert _invoke("validate", "--strict", "--ignore-unset", cwd=tmp_path) == (0, "valid: 0 errors, 0 warnings\n")
     # Only the unset-variable warnings go: every other problem still fails the job.
     assert _invoke("validate", "--strict", "--ignore-unset", "bad.yaml", cwd=tmp_path)[0] == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["-f", "telephony.yaml"], ["telephony.yaml"], []], ids=["-f", "argument", "default"])
+def test_the_root_manifest_validates_as_the_readme_shows(args: list[str]) -> None:
+    # The quick start's manifest, from the repository root, with no secret set (a new user's shell).
+    result = run_cli("validate", *args, cwd=ROOT, env=cli_env(minimal=True))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1].startswith("valid: 0 errors"), result.stdout
+    assert "Traceback" not in result.stderr

@@ -18,6 +18,7 @@ import click
 from provisioner.commands import options, usage
 from provisioner.commands.reconcile import Common, _run, common, err, fail, handled
 from provisioner.commands.validate import parse_vars
+from provisioner.diagnostic_codes import UNSET_VARIABLE
 from provisioner.exitcodes import ExitCode
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ def _load(path: Path | None, env: str | None, variables: tuple[str, ...]) -> Man
 
     loaded = load_manifest(path or Path("telephony.yaml"), env, parse_vars(variables))
     for warning in loaded.warnings:
-        if warning.code != "unset-variable":  # doctor checks them; webhook test names what it needs
+        if warning.code != UNSET_VARIABLE:  # doctor checks them; webhook test names what it needs
             err(str(warning))
     return loaded.manifest
 

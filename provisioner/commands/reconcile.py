@@ -71,9 +71,8 @@ def handled(func: Callable[..., None]) -> Callable[..., None]:
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> None:
-        from provisioner.api.client import ApiError
         from provisioner.diagnostics import ManifestInvalid
-        from provisioner.errors import BlockedBySafetyRule, StalePlan, TelephonyError
+        from provisioner.errors import TelephonyError
 
         try:
             func(*args, **kwargs)
@@ -87,18 +86,9 @@ def handled(func: Callable[..., None]) -> Callable[..., None]:
             for diagnostic in exc.diagnostics:
                 err(str(diagnostic))
             sys.exit(int(ExitCode.ERROR))
-        except ApiError as exc:
-            err(f"Error: {exc}{AUTH_HINT if exc.status in (401, 403) else ''}")
-            sys.exit(int(ExitCode.ERROR))
-        except StalePlan as exc:
-            err(f"Error: {exc}")
-            sys.exit(int(ExitCode.STALE_PLAN))
-        except BlockedBySafetyRule as exc:
-            err(f"Error: {exc}")
-            sys.exit(int(ExitCode.BLOCKED))
         except TelephonyError as exc:
-            err(f"Error: {exc}")
-            sys.exit(int(ExitCode.ERROR))
+            err(f"Error: {error_message(exc)}")
+            sys.exit(int(exit_code_of(exc)))
         except BrokenPipeError:
             # The reader went away (`| head`): stop quietly, and keep Python's exit-time flush quiet too.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -197,7 +187,9 @@ def start(opts: Common, variables: dict[str, str]) -> Context:
 def shown_warnings(ctx: Context) -> tuple[str, ...]:
     # Unset ${VAR}s are not warned about: plan lists those its changes need (one truth with apply's
     # check, `library.secrets_listing`), apply refuses naming them, drift needs none.
-    return tuple(str(w) for w in ctx.warnings if w.code != "unset-variable")
+    from provisioner.diagnostic_codes import UNSET_VARIABLE
+
+    return tuple(str(w) for w in ctx.warnings if w.code != UNSET_VARIABLE)
 
 
 def comment_header(manifest: str, env: str | None, warnings: tuple[str, ...] = ()) -> Header:
@@ -372,15 +364,14 @@ def cmd_apply(
         except (Exit, TelephonyError) as exc:
             from provisioner.apply_report import apply_json, write_apply_json
 
-            message = exc.message.removeprefix("Error: ") if isinstance(exc, Exit) else str(exc)
-            write_apply_json(apply_json(None, None, refusal_code(exc), error=message), sys.stdout)
+            write_apply_json(apply_json(None, None, exit_code_of(exc), error=error_message(exc)), sys.stdout)
             raise
     if code != ExitCode.OK:
         fail(code, "")
 
 
-def refusal_code(exc: Exception) -> int:
-    """The exit code `handled` gives `exc` (an apply that stopped before its first write)."""
+def exit_code_of(exc: Exception) -> int:
+    """The exit code of an expected failure (`handled` exits with it; apply's JSON records it)."""
     from provisioner.errors import BlockedBySafetyRule, StalePlan
 
     if isinstance(exc, Exit):
@@ -390,6 +381,16 @@ def refusal_code(exc: Exception) -> int:
     if isinstance(exc, BlockedBySafetyRule):
         return ExitCode.BLOCKED
     return ExitCode.ERROR
+
+
+def error_message(exc: Exception) -> str:
+    """The one line an expected failure prints after "Error: " (a 401/403 also says what to check)."""
+    from provisioner.api.client import ApiError
+
+    if isinstance(exc, Exit):
+        return exc.message.removeprefix("Error: ")
+    hint = AUTH_HINT if isinstance(exc, ApiError) and exc.status in (401, 403) else ""
+    return f"{exc}{hint}"
 
 
 def check_sandbox_matches(planfile: Path, plan: Plan, sandbox: bool) -> None:

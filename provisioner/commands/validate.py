@@ -13,11 +13,11 @@ import sys
 import click
 
 from provisioner.commands import options, usage
+from provisioner.diagnostic_codes import UNSET_VARIABLE
 from provisioner.diagnostics import Diagnostic, has_errors, render_github, render_json, summary
 from provisioner.exitcodes import ExitCode
 
 DEFAULT = "telephony.yaml"
-UNSET = "unset-variable"  # the code of validation.webhooks' "${VAR} is not set" warning
 
 
 def register(group: click.Group) -> None:
@@ -84,7 +84,7 @@ def validate(
     if ignore_unset:
         # A pull-request job gets no secrets, so under --strict every ${VAR} would fail it; which
         # secrets exist is checked by name against the CI's secrets instead (examples/ci).
-        results = [(name, [d for d in found if d.code != UNSET]) for name, found in results]
+        results = [(name, [d for d in found if d.code != UNSET_VARIABLE]) for name, found in results]
     if fmt == "json":
         click.echo(_json(results), nl=False)
     elif fmt == "github":
