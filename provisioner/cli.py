@@ -11,7 +11,7 @@ import traceback
 
 import click
 
-from provisioner import __version__
+from provisioner import __version__, gcpause
 from provisioner.commands import calls as calls_cmd
 from provisioner.commands import checks as checks_cmd
 from provisioner.commands import completion as completion_cmd
@@ -86,6 +86,7 @@ fmt_cmd.register(cli)
 
 def main() -> None:
     signals.install()
+    gcpause.freeze_kept()  # a command's process ends soon: what it loads may leave the collector's reach
     try:
         cli(prog_name="telephony")
     except signals.Interrupted as stop:

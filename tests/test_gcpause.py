@@ -26,13 +26,24 @@ def test_paused_restores_the_collector_as_it_was() -> None:
 
 def test_keep_moves_what_the_block_built_out_of_the_collector_s_reach() -> None:
     before = gc.get_freeze_count()
+    gcpause.freeze_kept()  # what the `telephony` command does
     try:
         with gcpause.paused(keep=True):
             built = [{"n": i} for i in range(1000)]
         assert gc.get_freeze_count() >= before + len(built)
         assert gc.isenabled()
     finally:
+        gcpause.freeze_kept(False)
         gc.unfreeze()
+
+
+def test_a_library_caller_s_process_is_never_frozen() -> None:
+    # A long-lived process calling the library (a service, this test run) keeps collecting
+    # whatever it loads once it is garbage.
+    gc.unfreeze()
+    with gcpause.paused(keep=True):
+        built = [{"n": i} for i in range(1000)]
+    assert gc.get_freeze_count() == 0 and built
 
 
 def test_an_exception_in_the_block_still_restores_the_collector() -> None:
