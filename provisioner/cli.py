@@ -21,9 +21,10 @@ from provisioner.commands import importing as importing_cmd
 from provisioner.commands import reconcile as reconcile_cmd
 from provisioner.commands import signals, usage
 from provisioner.commands import validate as validate_cmd
-from provisioner.exitcodes import ExitCode
+from provisioner.exitcodes import MEANING
 
 # Shown under `telephony --help`; `\b` keeps click from re-flowing the tables.
+EXIT_CODES = "\n".join(f"  {code:d}  {meaning}" for code, meaning in MEANING.items())
 EPILOG = f"""\b
 Environment:
   ELEVENLABS_API_KEY   the workspace's API key (never a flag; not needed with --sandbox)
@@ -33,13 +34,7 @@ Environment:
 
 \b
 Exit codes:
-  {ExitCode.OK:d}  ok: valid, no changes, applied
-  {ExitCode.ERROR:d}  error: invalid manifest, bad input, or a failure before any change
-  {ExitCode.CHANGES:d}  changes pending (plan --detailed-exitcode) or drift found (drift)
-  {ExitCode.BLOCKED:d}  blocked by a safety rule (max_deletes, a replace)
-  {ExitCode.PARTIAL:d}  partial: apply made some changes, others failed or were skipped
-  {ExitCode.STALE_PLAN:d}  stale plan file: the manifest, workspace or live state changed since the plan
-  {ExitCode.READBACK_MISMATCH:d}  read-back mismatch: the API did not keep a value it was sent
+{EXIT_CODES}
 """
 
 
